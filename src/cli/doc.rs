@@ -1,0 +1,188 @@
+//! `deja doc`: redundancy inside each document.
+
+use super::{paths_or_stdin, report_error, CommonArgs, Outcome};
+use anyhow::Result;
+use clap::Args;
+use deja::error::Error;
+use deja::findings::{DocAnalyzer, DocOptions, DocReport};
+use deja::input::{expand, read_documents, Document, Source};
+use deja::report::{doc_printer, Format};
+use rayon::prelude::*;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct DocArgs {
+    /// Files, directories (walked, .gitignore honoured) or `-` for stdin (the default).
+    paths: Vec<PathBuf>,
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Weighted content containment at or above which a paragraph is a restatement.
+    #[arg(long, default_value_t = DocOptions::default().restatement_threshold)]
+    threshold: f64,
+    /// Shingle Jaccard at or above which a paragraph is a near_duplicate.
+    #[arg(long, default_value_t = DocOptions::default().near_duplicate_threshold)]
+    near_duplicate_threshold: f64,
+    /// Shingle Jaccard at or above which a paragraph is a duplicate.
+    #[arg(long, default_value_t = DocOptions::default().duplicate_threshold)]
+    duplicate_threshold: f64,
+    /// Word shingle size for (near-)duplicates.
+    #[arg(long, default_value_t = DocOptions::default().shingle_size)]
+    shingle_size: usize,
+    /// Distinct content words a paragraph needs to be judged.
+    #[arg(long, default_value_t = DocOptions::default().min_content_words)]
+    min_content_words: usize,
+    /// Language for stopwords and stemming (english, german, french, ... or an ISO code).
+    #[arg(long, default_value = "english")]
+    lang: String,
+    /// Print each document without its redundant paragraphs instead of a report.
+    #[arg(long)]
+    strip: bool,
+}
+
+/// Documents analysed together: bounded so memory does not grow with the input.
+const BATCH_BYTES: usize = 64 << 20;
+
+pub fn run(args: DocArgs) -> Result<Outcome> {
+    args.common.init_threads();
+    let unit = |name: &str, v: f64| {
+        if (0.0..=1.0).contains(&v) {
+            Ok(v)
+        } else {
+            Err(Error::Option(format!(
+                "--{name} must be between 0 and 1, got {v}"
+            )))
+        }
+    };
+    let opts = DocOptions {
+        shingle_size: args.shingle_size.max(1),
+        restatement_threshold: unit("threshold", args.threshold)?,
+        near_duplicate_threshold: unit("near-duplicate-threshold", args.near_duplicate_threshold)?,
+        duplicate_threshold: unit("duplicate-threshold", args.duplicate_threshold)?,
+        min_content_words: args.min_content_words,
+        language: args.lang.clone(),
+        ..DocOptions::default()
+    };
+    let analyzer = DocAnalyzer::new(opts)?;
+    let input_opts = args.common.input_options();
+    let (sources, walk_errors) = expand(&paths_or_stdin(&args.paths), &input_opts);
+    let mut errors = walk_errors.len();
+    walk_errors.iter().for_each(|e| report_error(e));
+
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let mut printer = doc_printer(args.common.format, args.common.color());
+    let mut findings = 0;
+    let mut batch: Vec<Document> = Vec::new();
+    let mut batch_bytes = 0;
+    let mut flush = |batch: &mut Vec<Document>, out: &mut BufWriter<_>| -> Result<()> {
+        let reports: Vec<DocReport> = batch
+            .par_iter()
+            .map(|d| analyzer.analyze(d.id.clone(), &d.text))
+            .collect();
+        for (doc, report) in batch.iter().zip(&reports) {
+            findings += report.findings.len();
+            if args.strip {
+                write_stripped(out, doc, report, args.common.format)?;
+            } else {
+                printer.document(out, report, &doc.text)?;
+            }
+        }
+        batch.clear();
+        Ok(())
+    };
+    for source in &sources {
+        let read = read_documents(source, &input_opts, |doc| match doc {
+            Ok(d) => {
+                batch_bytes += d.text.len();
+                batch.push(d);
+            }
+            Err(e) => {
+                if skippable(source, &e) {
+                    if !args.common.quiet {
+                        eprintln!("deja: skipping {e}");
+                    }
+                } else {
+                    report_error(&e);
+                    errors += 1;
+                }
+            }
+        });
+        if let Err(e) = read {
+            report_error(&e);
+            errors += 1;
+        }
+        if batch_bytes >= BATCH_BYTES {
+            flush(&mut batch, &mut out)?;
+            batch_bytes = 0;
+        }
+    }
+    flush(&mut batch, &mut out)?;
+    if !args.strip {
+        printer.finish(&mut out)?;
+    }
+    out.flush()?;
+    Ok(Outcome {
+        errors,
+        failing_findings: if args.common.fail_on_findings {
+            findings
+        } else {
+            0
+        },
+    })
+}
+
+/// Binary files met while walking a directory are skipped, not errors.
+fn skippable(source: &Source, e: &Error) -> bool {
+    matches!(
+        source,
+        Source::File {
+            explicit: false,
+            ..
+        }
+    ) && matches!(e, Error::Binary { .. })
+}
+
+/// The document without its redundant paragraphs: each is removed with its line ending and
+/// the blank lines after it; every other byte is kept. `--format jsonl` writes `{id, text}` records.
+fn write_stripped(
+    out: &mut dyn Write,
+    doc: &Document,
+    report: &DocReport,
+    format: Format,
+) -> Result<()> {
+    let text = &doc.text;
+    let bytes = text.as_bytes();
+    let mut kept = String::with_capacity(text.len());
+    let mut pos = 0;
+    for f in &report.findings {
+        kept.push_str(&text[pos..f.span.start]);
+        let mut end = f.span.end;
+        while end < bytes.len() && bytes[end] != b'\n' {
+            end += 1;
+        }
+        // Past the line break, then past the blank lines that separated the paragraph.
+        loop {
+            if end < bytes.len() {
+                end += 1;
+            }
+            let line_end = bytes[end..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map(|i| end + i);
+            match line_end {
+                Some(le) if text[end..le].trim().is_empty() => end = le,
+                _ => break,
+            }
+        }
+        pos = end.max(pos);
+    }
+    kept.push_str(&text[pos.min(text.len())..]);
+    if format != Format::Jsonl {
+        out.write_all(kept.as_bytes())?;
+    } else {
+        serde_json::to_writer(&mut *out, &serde_json::json!({"id": doc.id, "text": kept}))?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,58 @@
+//! The library's error type: every variant names the input it came from.
+
+use std::path::PathBuf;
+
+/// Result with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What went wrong, and with which input.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The input could not be opened or read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The input.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The input is not valid UTF-8.
+    #[error("{path}: invalid UTF-8 at byte {offset} (line {line})")]
+    InvalidUtf8 {
+        /// The input.
+        path: PathBuf,
+        /// First invalid byte.
+        offset: usize,
+        /// Line of that byte.
+        line: usize,
+    },
+    /// The input looks binary (contains NUL bytes).
+    #[error("{path}: binary file (NUL byte at offset {offset}), not text")]
+    Binary {
+        /// The input.
+        path: PathBuf,
+        /// First NUL byte.
+        offset: usize,
+    },
+    /// A JSONL record could not be used.
+    #[error("{path}: line {line}: {message}")]
+    Record {
+        /// The input.
+        path: PathBuf,
+        /// 1-based line of the record.
+        line: usize,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A file of signatures is malformed.
+    #[error("{path}: {message}")]
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// An option has an invalid value.
+    #[error("invalid option: {0}")]
+    Option(String),
+}

@@ -1,0 +1,693 @@
+//! Intra-document findings (`deja doc`): each paragraph against the text before it.
+//!
+//! Input: a document's text. Output: a [`DocReport`] with its paragraphs and the findings:
+//! - `duplicate` / `near_duplicate`: word-shingle Jaccard with one earlier paragraph;
+//! - `restatement`: most of the paragraph's content words and content-word pairs, weighted by
+//!   their rarity in the document, already occur in earlier prose (one or several paragraphs).
+//!
+//! Only prose counts: headings, table rows, code (skipped by `segment`), link lists, bylines,
+//! "Read also:"/"Source:" lines and other boilerplate are neither flagged nor used as evidence.
+//! Candidate sources come from an inverted index over shingles and features, so long
+//! documents stay near-linear: features common to very many paragraphs are not followed.
+
+use crate::error::Result;
+use crate::segment::{paragraphs, sentences, Segment, SegmentKind};
+use crate::shingle::{fmix64, Shingler};
+use crate::span::{LineIndex, Span};
+use crate::tokenize::Analyzer;
+use ahash::{AHashMap, AHashSet};
+use serde::Serialize;
+use serde_json::Value;
+
+/// Options of the intra-document analysis.
+#[derive(Clone, Debug)]
+pub struct DocOptions {
+    /// Word shingle size for (near-)duplicate detection.
+    pub shingle_size: usize,
+    /// Shingle Jaccard at or above which a paragraph is a `duplicate`.
+    pub duplicate_threshold: f64,
+    /// Shingle Jaccard at or above which a paragraph is a `near_duplicate`.
+    pub near_duplicate_threshold: f64,
+    /// Weighted content containment at or above which a paragraph is a `restatement`.
+    pub restatement_threshold: f64,
+    /// Distinct content words a paragraph needs before it can be judged at all.
+    pub min_content_words: usize,
+    /// Language of stopwords and stemming.
+    pub language: String,
+    /// Most sources listed per finding.
+    pub max_sources: usize,
+}
+
+impl Default for DocOptions {
+    fn default() -> Self {
+        DocOptions {
+            shingle_size: 3,
+            duplicate_threshold: 0.9,
+            near_duplicate_threshold: 0.5,
+            restatement_threshold: 0.5,
+            min_content_words: 4,
+            language: "english".into(),
+            max_sources: 5,
+        }
+    }
+}
+
+/// Kind of redundancy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingKind {
+    /// Repeats an earlier paragraph.
+    Duplicate,
+    /// An edited copy of an earlier paragraph.
+    NearDuplicate,
+    /// Says again, in other words, what earlier paragraphs said.
+    Restatement,
+}
+
+impl FindingKind {
+    /// The snake_case name used in reports and configs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingKind::Duplicate => "duplicate",
+            FindingKind::NearDuplicate => "near_duplicate",
+            FindingKind::Restatement => "restatement",
+        }
+    }
+}
+
+/// A paragraph of the document.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Paragraph {
+    /// 0-based index in the document.
+    pub index: usize,
+    /// Byte span.
+    #[serde(flatten)]
+    pub span: Span,
+    /// 1-based line.
+    pub line: usize,
+    /// Structural kind.
+    pub kind: SegmentKind,
+}
+
+/// The best-matching sentence inside a source paragraph.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SentenceRef {
+    /// Byte span.
+    #[serde(flatten)]
+    pub span: Span,
+    /// 1-based line.
+    pub line: usize,
+}
+
+/// Earlier text a finding repeats.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Evidence {
+    /// Index of the earlier paragraph.
+    pub paragraph: usize,
+    /// Its byte span.
+    #[serde(flatten)]
+    pub span: Span,
+    /// Its 1-based line.
+    pub line: usize,
+    /// Share of the finding's (weighted) content this paragraph covers, or the Jaccard.
+    pub score: f64,
+    /// The sentence of the source that covers the most.
+    pub sentence: Option<SentenceRef>,
+}
+
+/// A redundant paragraph.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Finding {
+    /// Kind of redundancy.
+    pub kind: FindingKind,
+    /// Index of the redundant paragraph.
+    pub paragraph: usize,
+    /// Its byte span.
+    #[serde(flatten)]
+    pub span: Span,
+    /// Its 1-based line.
+    pub line: usize,
+    /// Jaccard (duplicates) or weighted containment (restatements), in [0, 1].
+    pub score: f64,
+    /// The earlier paragraphs it repeats, best first.
+    pub sources: Vec<Evidence>,
+}
+
+/// Everything `deja doc` reports about one document.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DocReport {
+    /// The document's id (its path, `-`, or a JSONL id).
+    pub id: Value,
+    /// Length of the text in bytes.
+    pub bytes: usize,
+    /// Its paragraphs, in order.
+    pub paragraphs: Vec<Paragraph>,
+    /// Its redundant paragraphs, in document order.
+    pub findings: Vec<Finding>,
+}
+
+/// What part a segment plays in the analysis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    /// Running text: can be flagged and can be evidence.
+    Prose,
+    /// Headings, table rows, link lists, credits: neither flagged nor evidence.
+    Other,
+}
+
+/// A segment with the features the analysis needs.
+struct Unit {
+    seg: Segment,
+    role: Role,
+    /// Sorted, deduplicated word k-shingle hashes.
+    shingles: Vec<u64>,
+    /// Sorted, deduplicated content-word unigram hashes.
+    unigrams: Vec<u64>,
+    /// Sorted, deduplicated content-word bigram hashes.
+    bigrams: Vec<u64>,
+    /// A lead-in line ("... the following:") has no content of its own.
+    lead_in: bool,
+}
+
+/// Features followed in the inverted index only while this rare: common words are not
+/// evidence, and skipping them keeps long documents near-linear.
+const MAX_POSTINGS: usize = 256;
+
+/// Analyses documents for intra-document redundancy.
+pub struct DocAnalyzer {
+    opts: DocOptions,
+    analyzer: Analyzer,
+    shingler: Shingler,
+}
+
+impl DocAnalyzer {
+    /// An analyzer with `opts` (fails on an unknown language).
+    pub fn new(opts: DocOptions) -> Result<Self> {
+        Ok(DocAnalyzer {
+            analyzer: Analyzer::new(&opts.language)?,
+            shingler: Shingler::new(opts.shingle_size),
+            opts,
+        })
+    }
+
+    /// The report of one document.
+    pub fn analyze(&self, id: Value, text: &str) -> DocReport {
+        let lines = LineIndex::new(text);
+        let units = self.units(text);
+        let findings = self.find(text, &lines, &units);
+        DocReport {
+            id,
+            bytes: text.len(),
+            paragraphs: units
+                .iter()
+                .enumerate()
+                .map(|(index, u)| Paragraph {
+                    index,
+                    span: u.seg.span,
+                    line: u.seg.line,
+                    kind: u.seg.kind,
+                })
+                .collect(),
+            findings,
+        }
+    }
+
+    fn units(&self, text: &str) -> Vec<Unit> {
+        let segments = paragraphs(text);
+        let mut units = Vec::with_capacity(segments.len());
+        let mut in_boilerplate_list = false;
+        for seg in segments {
+            let body = seg.span.slice(text);
+            let links = link_ranges(body, seg.span.start);
+            let content: Vec<(Span, String)> = self
+                .analyzer
+                .content_words(text, seg.span)
+                .into_iter()
+                .filter(|(s, _)| !links.iter().any(|l| l.start <= s.start && s.end <= l.end))
+                .collect();
+            let boiler = is_boilerplate(body, &seg, &content, text);
+            if seg.kind != SegmentKind::ListItem {
+                in_boilerplate_list = boiler && body.trim_end().ends_with(':');
+            }
+            let role = match seg.kind {
+                SegmentKind::Heading | SegmentKind::TableRow => Role::Other,
+                _ if boiler || in_boilerplate_list => Role::Other,
+                _ if content.is_empty() => Role::Other,
+                _ => Role::Prose,
+            };
+            let hashes: Vec<u64> = content
+                .iter()
+                .map(|(_, w)| self.shingler.hash_word(w))
+                .collect();
+            let mut unigrams = hashes.clone();
+            unigrams.sort_unstable();
+            unigrams.dedup();
+            let mut bigrams: Vec<u64> = hashes
+                .windows(2)
+                .map(|w| fmix64(w[0].rotate_left(17) ^ w[1]))
+                .collect();
+            bigrams.sort_unstable();
+            bigrams.dedup();
+            let shingles = self.shingler.shingle_set(text, seg.span);
+            units.push(Unit {
+                lead_in: body.trim_end().ends_with(':'),
+                seg,
+                role,
+                shingles,
+                unigrams,
+                bigrams,
+            });
+        }
+        units
+    }
+
+    fn find(&self, text: &str, lines: &LineIndex, units: &[Unit]) -> Vec<Finding> {
+        let weights = Weights::new(units);
+        let mut shingle_postings: AHashMap<u64, Vec<usize>> = AHashMap::new();
+        let mut feature_postings: AHashMap<u64, Vec<usize>> = AHashMap::new();
+        let mut seen: AHashSet<u64> = AHashSet::new();
+        let mut findings = Vec::new();
+        for (j, unit) in units.iter().enumerate() {
+            if unit.role != Role::Prose {
+                continue;
+            }
+            // A `deja-ignore` marker suppresses the paragraph's own finding, not its evidence.
+            let judged = unit.unigrams.len() >= self.opts.min_content_words && !unit.lead_in;
+            if judged && !unit.seg.suppressed {
+                let finding = self
+                    .find_duplicate(j, units, &shingle_postings)
+                    .or_else(|| {
+                        self.find_restatement(j, units, &weights, &seen, &feature_postings)
+                    });
+                if let Some(mut f) = finding {
+                    for src in &mut f.sources {
+                        src.sentence = best_sentence(self, text, lines, units, j, src.paragraph);
+                    }
+                    findings.push(f);
+                }
+            }
+            for &s in &unit.shingles {
+                shingle_postings.entry(s).or_default().push(j);
+            }
+            for &f in unit.unigrams.iter().chain(&unit.bigrams) {
+                seen.insert(f);
+                feature_postings.entry(f).or_default().push(j);
+            }
+        }
+        findings
+    }
+
+    fn find_duplicate(
+        &self,
+        j: usize,
+        units: &[Unit],
+        postings: &AHashMap<u64, Vec<usize>>,
+    ) -> Option<Finding> {
+        let p = &units[j];
+        let mut shared: AHashMap<usize, usize> = AHashMap::new();
+        for s in &p.shingles {
+            if let Some(list) = postings.get(s).filter(|l| l.len() <= MAX_POSTINGS) {
+                for &i in list {
+                    *shared.entry(i).or_default() += 1;
+                }
+            }
+        }
+        let mut best: Vec<(f64, usize)> = shared
+            .into_iter()
+            .map(|(i, inter)| {
+                let union = p.shingles.len() + units[i].shingles.len() - inter;
+                (inter as f64 / union as f64, i)
+            })
+            .filter(|&(jac, _)| jac >= self.opts.near_duplicate_threshold)
+            .collect();
+        best.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        let &(score, _) = best.first()?;
+        let kind = if score >= self.opts.duplicate_threshold {
+            FindingKind::Duplicate
+        } else {
+            FindingKind::NearDuplicate
+        };
+        let sources = best
+            .iter()
+            .take(self.opts.max_sources)
+            .map(|&(s, i)| evidence(units, i, s))
+            .collect();
+        Some(finding(kind, p, j, score, sources))
+    }
+
+    fn find_restatement(
+        &self,
+        j: usize,
+        units: &[Unit],
+        weights: &Weights,
+        seen: &AHashSet<u64>,
+        postings: &AHashMap<u64, Vec<usize>>,
+    ) -> Option<Finding> {
+        let p = &units[j];
+        let score = weights.containment(p, |f| seen.contains(&f));
+        if score < self.opts.restatement_threshold {
+            return None;
+        }
+        // Evidence: earlier paragraphs ranked by the weighted share of P they cover.
+        let mut cover: AHashMap<usize, f64> = AHashMap::new();
+        let total = weights.total(p);
+        for &f in p.unigrams.iter().chain(&p.bigrams) {
+            if let Some(list) = postings.get(&f).filter(|l| l.len() <= MAX_POSTINGS) {
+                let w = weights.of(f);
+                for &i in list {
+                    *cover.entry(i).or_default() += w;
+                }
+            }
+        }
+        let mut ranked: Vec<(f64, usize)> =
+            cover.into_iter().map(|(i, c)| (c / total, i)).collect();
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        let best = ranked.first().map_or(0.0, |r| r.0);
+        let sources = ranked
+            .iter()
+            .filter(|&&(c, _)| c >= 0.1 && c >= best * 0.3)
+            .take(self.opts.max_sources)
+            .map(|&(c, i)| evidence(units, i, c))
+            .collect();
+        Some(finding(FindingKind::Restatement, p, j, score, sources))
+    }
+}
+
+/// Rarity weights of content features within one document: `ln((N + 1) / df)` over the
+/// N prose paragraphs, so the topic's own words count for less than rarer words and pairs.
+struct Weights {
+    df: AHashMap<u64, u32>,
+    n: f64,
+}
+
+impl Weights {
+    fn new(units: &[Unit]) -> Self {
+        let mut df: AHashMap<u64, u32> = AHashMap::new();
+        let mut n = 0.0;
+        for u in units.iter().filter(|u| u.role == Role::Prose) {
+            n += 1.0;
+            for &f in u.unigrams.iter().chain(&u.bigrams) {
+                *df.entry(f).or_default() += 1;
+            }
+        }
+        Weights { df, n }
+    }
+
+    fn of(&self, f: u64) -> f64 {
+        let df = self.df.get(&f).copied().unwrap_or(1).max(1) as f64;
+        ((self.n + 1.0) / df).ln()
+    }
+
+    fn total(&self, u: &Unit) -> f64 {
+        u.unigrams
+            .iter()
+            .chain(&u.bigrams)
+            .map(|&f| self.of(f))
+            .sum::<f64>()
+            .max(f64::MIN_POSITIVE)
+    }
+
+    /// Mean of the weighted containment of unigrams and of bigrams in `known`.
+    fn containment(&self, u: &Unit, known: impl Fn(u64) -> bool) -> f64 {
+        let share = |features: &[u64]| {
+            let (mut hit, mut all) = (0.0, 0.0);
+            for &f in features {
+                let w = self.of(f);
+                all += w;
+                if known(f) {
+                    hit += w;
+                }
+            }
+            if all > 0.0 {
+                Some(hit / all)
+            } else {
+                None
+            }
+        };
+        match (share(&u.unigrams), share(&u.bigrams)) {
+            (Some(a), Some(b)) => (a + b) / 2.0,
+            (Some(a), None) => a,
+            _ => 0.0,
+        }
+    }
+}
+
+fn finding(kind: FindingKind, p: &Unit, j: usize, score: f64, sources: Vec<Evidence>) -> Finding {
+    Finding {
+        kind,
+        paragraph: j,
+        span: p.seg.span,
+        line: p.seg.line,
+        score: round3(score),
+        sources,
+    }
+}
+
+fn evidence(units: &[Unit], i: usize, score: f64) -> Evidence {
+    Evidence {
+        paragraph: i,
+        span: units[i].seg.span,
+        line: units[i].seg.line,
+        score: round3(score),
+        sentence: None,
+    }
+}
+
+/// The sentence of source paragraph `i` sharing the most content features with paragraph `j`.
+fn best_sentence(
+    doc: &DocAnalyzer,
+    text: &str,
+    lines: &LineIndex,
+    units: &[Unit],
+    j: usize,
+    i: usize,
+) -> Option<SentenceRef> {
+    let target: AHashSet<u64> = units[j]
+        .unigrams
+        .iter()
+        .chain(&units[j].bigrams)
+        .copied()
+        .collect();
+    sentences(text, units[i].seg.span)
+        .into_iter()
+        .map(|s| {
+            let hashes: Vec<u64> = doc
+                .analyzer
+                .content_words(text, s)
+                .iter()
+                .map(|(_, w)| doc.shingler.hash_word(w))
+                .collect();
+            let bigrams = hashes
+                .windows(2)
+                .map(|w| fmix64(w[0].rotate_left(17) ^ w[1]));
+            let hits = hashes
+                .iter()
+                .copied()
+                .chain(bigrams)
+                .filter(|f| target.contains(f))
+                .count();
+            (hits, s)
+        })
+        .max_by(|a, b| a.0.cmp(&b.0).then(b.1.start.cmp(&a.1.start)))
+        .filter(|(hits, _)| *hits > 0)
+        .map(|(_, s)| SentenceRef {
+            span: s,
+            line: lines.line(s.start),
+        })
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// Byte ranges (absolute) of link targets and bare URLs in `body`, whose words are not prose.
+fn link_ranges(body: &str, base: usize) -> Vec<Span> {
+    let mut ranges = Vec::new();
+    let bytes = body.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let rest = &body[i..];
+        let end = if rest.starts_with("](") {
+            rest.find(')').map(|e| i + e + 1)
+        } else if rest.starts_with("http://")
+            || rest.starts_with("https://")
+            || rest.starts_with("www.")
+        {
+            Some(
+                i + rest
+                    .find(|c: char| c.is_whitespace() || c == '>' || c == ')')
+                    .unwrap_or(rest.len()),
+            )
+        } else if rest.starts_with("<http") {
+            rest.find('>').map(|e| i + e + 1)
+        } else {
+            None
+        };
+        match end {
+            Some(e) => {
+                ranges.push(Span::new(base + i, base + e));
+                i = e;
+            }
+            None => i += rest.chars().next().map_or(1, char::len_utf8),
+        }
+    }
+    ranges
+}
+
+/// Lead words of lines that are not part of an article's prose.
+const BOILERPLATE_PREFIXES: &[&str] = &[
+    "read also",
+    "read more",
+    "see also",
+    "related:",
+    "related articles",
+    "related posts",
+    "more:",
+    "source:",
+    "sources:",
+    "via:",
+    "photo:",
+    "photos:",
+    "image:",
+    "picture:",
+    "credit:",
+    "credits:",
+    "copyright",
+    "©",
+    "(c)",
+    "all rights reserved",
+    "follow us",
+    "share this",
+    "subscribe",
+    "posted by",
+    "written by",
+    "author:",
+    "authors:",
+    "originally published",
+    "edited by",
+    "reporting by",
+    "tags:",
+    "filed under",
+    "click here",
+    "sign up",
+    "advertisement",
+];
+
+/// Link lists, credits, "Read also:"/"Source:" lines, bylines, reference-link definitions.
+fn is_boilerplate(body: &str, seg: &Segment, content: &[(Span, String)], text: &str) -> bool {
+    let t = body.trim_start_matches(|c: char| "-*+>#• \t".contains(c));
+    let lower = t.to_lowercase();
+    if BOILERPLATE_PREFIXES.iter().any(|p| lower.starts_with(p)) {
+        return true;
+    }
+    // A byline: "By Jane Doe" with at most a few more words.
+    if lower.starts_with("by ") && t.split_whitespace().count() <= 6 {
+        return true;
+    }
+    // A reference-link definition: `[label]: https://...`.
+    if t.starts_with('[') && t.contains("]:") && t.find("]:").is_some_and(|k| !t[..k].contains('('))
+    {
+        return true;
+    }
+    // Mostly link text: a link list item or a line of links.
+    let link_text_words = content
+        .iter()
+        .filter(|(s, _)| inside_link_text(text, seg.span, *s))
+        .count();
+    !content.is_empty()
+        && link_text_words * 2
+            >= content.len() + (seg.kind == SegmentKind::Paragraph) as usize * content.len()
+}
+
+/// True when `word` sits between `[` and `](` of a Markdown link inside `seg`.
+fn inside_link_text(text: &str, seg: Span, word: Span) -> bool {
+    let before = &text[seg.start..word.start];
+    let after = &text[word.end..seg.end];
+    match (before.rfind('['), before.rfind(']')) {
+        (Some(open), close) if close.is_none_or(|c| c < open) => after
+            .find("](")
+            .is_some_and(|k| after.find(']').is_some_and(|c| c == k)),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn analyze(text: &str) -> DocReport {
+        DocAnalyzer::new(DocOptions::default())
+            .unwrap()
+            .analyze(Value::from("t"), text)
+    }
+
+    #[test]
+    fn exact_repeat_is_a_duplicate_with_its_source() {
+        let p =
+            "The committee approved the new budget for the harbour district after a long debate.";
+        let text = format!(
+            "{p}\n\nSomething else entirely happened in the mountains yesterday evening.\n\n{p}\n"
+        );
+        let r = analyze(&text);
+        assert_eq!(r.findings.len(), 1);
+        let f = &r.findings[0];
+        assert_eq!(
+            (f.kind, f.paragraph, f.score),
+            (FindingKind::Duplicate, 2, 1.0)
+        );
+        assert_eq!(f.sources[0].paragraph, 0);
+        assert_eq!(f.span.slice(&text), p);
+    }
+
+    #[test]
+    fn edited_copy_is_a_near_duplicate() {
+        let text = "The committee approved the new budget for the harbour district after a long debate on Monday.\n\n\
+                    Unrelated words about gardening, roses and tulips in spring.\n\n\
+                    The committee approved the new budget for the harbour district after a long debate on Tuesday.\n";
+        let r = analyze(text);
+        assert_eq!(r.findings.len(), 1);
+        assert_eq!(r.findings[0].kind, FindingKind::NearDuplicate);
+    }
+
+    #[test]
+    fn recap_is_a_restatement_and_new_text_is_not() {
+        let text = "Volcanic ash grounded flights across northern Europe for three days.\n\n\
+                    Airlines lost millions while stranded passengers slept in terminals.\n\n\
+                    Engineers later tested engines against ash concentration limits.\n\n\
+                    In short, volcanic ash grounded European flights, airlines lost millions and stranded passengers slept in terminals.\n";
+        let r = analyze(text);
+        assert_eq!(r.findings.len(), 1, "{:?}", r.findings);
+        let f = &r.findings[0];
+        assert_eq!((f.kind, f.paragraph), (FindingKind::Restatement, 3));
+        let sources: Vec<_> = f.sources.iter().map(|s| s.paragraph).collect();
+        assert!(sources.contains(&0) && sources.contains(&1), "{sources:?}");
+        assert!(f.sources[0].sentence.is_some());
+    }
+
+    #[test]
+    fn boilerplate_is_never_flagged() {
+        let text = "Read also:\n- Storms hit the coast\n- Storms hit the coast\nSource: www.example.com\nSource: www.example.com\n";
+        assert!(analyze(text).findings.is_empty());
+    }
+
+    #[test]
+    fn link_ranges_cover_targets_and_urls() {
+        let body = "see [docs](https://x.org/a) and https://y.org/b now";
+        let r = link_ranges(body, 0);
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[0].slice(body), "](https://x.org/a)");
+        assert_eq!(r[1].slice(body), "https://y.org/b");
+    }
+
+    #[test]
+    fn link_list_items_are_boilerplate() {
+        let text = "Intro about release tooling and packaging.\n\n- [Release notes for version one](https://a.org/1)\n- [Release notes for version one](https://a.org/2)\n";
+        assert!(analyze(text).findings.is_empty());
+    }
+
+    #[test]
+    fn empty_document() {
+        let r = analyze("");
+        assert!(r.paragraphs.is_empty() && r.findings.is_empty());
+    }
+}

@@ -1,0 +1,32 @@
+//! # deja — find text that says the same thing twice
+//!
+//! A shingling + MinHash pipeline, one module per stage, data flowing one way:
+//!
+//! ```text
+//! input → segment → tokenize → shingle → sketch → findings (doc mode) → report
+//! ```
+//!
+//! ```
+//! use deja::findings::{DocAnalyzer, DocOptions};
+//! let text = "Volcanic ash grounded flights across northern Europe for three days.\n\n\
+//!             Airlines lost millions while stranded passengers slept in terminals.\n\n\
+//!             In short, volcanic ash grounded European flights, airlines lost millions \
+//!             and stranded passengers slept in terminals.\n";
+//! let report = DocAnalyzer::new(DocOptions::default()).unwrap().analyze("doc".into(), text);
+//! assert_eq!(report.findings.len(), 1);
+//! assert_eq!(report.findings[0].sources[0].paragraph, 1);
+//! ```
+#![deny(missing_docs)]
+
+pub mod error;
+pub mod findings;
+pub mod input;
+pub mod report;
+pub mod segment;
+pub mod shingle;
+pub mod sketch;
+pub mod span;
+pub mod tokenize;
+
+pub use error::{Error, Result};
+pub use span::Span;

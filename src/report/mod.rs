@@ -1,0 +1,62 @@
+//! Report: result types → human, json and jsonl output. One printer per format, all fed
+//! by the same [`DocReport`]s, writing to any `impl Write`, in input order.
+
+mod human;
+mod json;
+
+pub use human::HumanDocPrinter;
+pub use json::{JsonDocPrinter, JsonlDocPrinter};
+
+use crate::findings::DocReport;
+use std::io::{self, Write};
+
+/// Output format of a command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Readable text with excerpts (coloured on a terminal).
+    Human,
+    /// One JSON document (DESIGN §5).
+    Json,
+    /// One JSON record per line.
+    Jsonl,
+}
+
+/// Version of the JSON contract.
+pub const JSON_VERSION: u32 = 1;
+
+/// Prints `deja doc` reports one document at a time.
+pub trait DocPrinter {
+    /// Prints one document's report; `text` is the document's text (for excerpts).
+    fn document(&mut self, out: &mut dyn Write, report: &DocReport, text: &str) -> io::Result<()>;
+    /// Closes the output after the last document.
+    fn finish(&mut self, out: &mut dyn Write) -> io::Result<()>;
+}
+
+/// A printer for `format`; `color` only affects the human format.
+pub fn doc_printer(format: Format, color: bool) -> Box<dyn DocPrinter> {
+    match format {
+        Format::Human => Box::new(HumanDocPrinter::new(color)),
+        Format::Json => Box::new(JsonDocPrinter::default()),
+        Format::Jsonl => Box::new(JsonlDocPrinter),
+    }
+}
+
+/// The first `max` chars of `s` on one line, with an ellipsis when cut.
+pub fn excerpt(s: &str, max: usize) -> String {
+    let flat: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    match flat.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", flat[..cut].trim_end()),
+        None => flat,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpts_are_cut_on_chars() {
+        assert_eq!(excerpt("a  b\nc", 10), "a b c");
+        assert_eq!(excerpt("ééééé", 3), "ééé…");
+    }
+}

@@ -1,0 +1,498 @@
+//! Stage 1, segment: a document's text → paragraphs and sentences, each with its byte span.
+//!
+//! Paragraphs are separated by blank lines; a document without blank lines uses single
+//! newlines. Markdown is understood well enough that headings, list items, block quotes and
+//! table rows become segments of their own, while fenced or indented code blocks and front
+//! matter are skipped (they are not prose). Sentences follow Unicode sentence boundaries
+//! (UAX #29), re-joined after common abbreviations.
+
+use crate::span::Span;
+use serde::Serialize;
+use unicode_segmentation::UnicodeSegmentation;
+
+/// What a segment is, as far as Markdown structure tells.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SegmentKind {
+    /// Running text.
+    Paragraph,
+    /// An ATX (`# Title`) or setext heading.
+    Heading,
+    /// One item of a bulleted or numbered list, with its continuation lines.
+    ListItem,
+    /// A block quote (`> ...`).
+    Quote,
+    /// One row of a pipe table.
+    TableRow,
+}
+
+/// A paragraph-level unit of a document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Segment {
+    /// Byte span in the document, trimmed of surrounding whitespace.
+    pub span: Span,
+    /// 1-based line of the first byte.
+    pub line: usize,
+    /// Structural kind.
+    pub kind: SegmentKind,
+    /// True when the line before the segment is an inline suppression marker
+    /// (`<!-- deja-ignore -->`).
+    pub suppressed: bool,
+}
+
+/// One line of the input: its span without the line terminator.
+#[derive(Clone, Copy, Debug)]
+struct Line {
+    span: Span,
+    number: usize,
+}
+
+/// How a line reads in Markdown terms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LineClass {
+    Blank,
+    Heading,
+    SetextUnderline,
+    ListItem,
+    Quote,
+    TableRow,
+    TableSeparator,
+    Text,
+}
+
+const IGNORE_MARKER: &str = "deja-ignore";
+
+/// Split `text` into paragraph-level segments, in document order.
+pub fn paragraphs(text: &str) -> Vec<Segment> {
+    let lines = split_lines(text);
+    let skipped = skipped_lines(text, &lines);
+    let prose: Vec<(Line, LineClass)> = lines
+        .iter()
+        .zip(&skipped)
+        .map(|(line, &skip)| {
+            let class = if skip {
+                LineClass::Blank
+            } else {
+                classify(line.span.slice(text))
+            };
+            (*line, class)
+        })
+        .collect();
+    let blank_line_mode = has_blank_line_between_text(&prose);
+
+    let mut segments: Vec<Segment> = Vec::new();
+    let mut open: Option<Segment> = None;
+    let mut suppress_next = false;
+    let mut previous_class = LineClass::Blank;
+    for (i, &(line, class)) in prose.iter().enumerate() {
+        let raw = line.span.slice(text);
+        if !skipped[i] && raw.contains(IGNORE_MARKER) && raw.trim_start().starts_with("<!--") {
+            close(&mut open, &mut segments);
+            suppress_next = true;
+            previous_class = LineClass::Blank;
+            continue;
+        }
+        let continues = match (class, previous_class) {
+            (LineClass::Blank, _) | (_, LineClass::Blank) => false,
+            _ if !blank_line_mode => false,
+            (LineClass::SetextUnderline, LineClass::Text) => {
+                if let Some(seg) = open.as_mut() {
+                    seg.kind = SegmentKind::Heading;
+                }
+                true
+            }
+            (LineClass::Text, LineClass::Text | LineClass::ListItem | LineClass::Quote) => true,
+            (LineClass::Quote, LineClass::Quote) => true,
+            _ => false,
+        };
+        if class == LineClass::Blank || class == LineClass::TableSeparator {
+            close(&mut open, &mut segments);
+            previous_class = LineClass::Blank;
+            continue;
+        }
+        let trimmed = trim_span(text, line.span);
+        if continues {
+            if let Some(seg) = open.as_mut() {
+                seg.span.end = trimmed.end;
+            }
+        } else {
+            close(&mut open, &mut segments);
+            if trimmed.is_empty() {
+                previous_class = LineClass::Blank;
+                continue;
+            }
+            open = Some(Segment {
+                span: trimmed,
+                line: line.number,
+                kind: match class {
+                    LineClass::Heading => SegmentKind::Heading,
+                    LineClass::ListItem => SegmentKind::ListItem,
+                    LineClass::Quote => SegmentKind::Quote,
+                    LineClass::TableRow => SegmentKind::TableRow,
+                    _ => SegmentKind::Paragraph,
+                },
+                suppressed: std::mem::take(&mut suppress_next),
+            });
+        }
+        // A heading is a segment of one line; a table row too.
+        previous_class = match class {
+            LineClass::Heading | LineClass::TableRow | LineClass::SetextUnderline => {
+                close(&mut open, &mut segments);
+                LineClass::Blank
+            }
+            other => other,
+        };
+    }
+    close(&mut open, &mut segments);
+    segments
+}
+
+fn close(open: &mut Option<Segment>, segments: &mut Vec<Segment>) {
+    if let Some(seg) = open.take() {
+        segments.push(seg);
+    }
+}
+
+fn split_lines(text: &str) -> Vec<Line> {
+    let mut lines = Vec::new();
+    let mut start = 0;
+    // A byte-order mark is not text.
+    if text.starts_with('\u{feff}') {
+        start = '\u{feff}'.len_utf8();
+    }
+    let mut number = 1;
+    let bytes = text.as_bytes();
+    while start <= bytes.len() {
+        let end = memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i);
+        let content_end = if end > start && bytes[end - 1] == b'\r' {
+            end - 1
+        } else {
+            end
+        };
+        lines.push(Line {
+            span: Span::new(start, content_end),
+            number,
+        });
+        number += 1;
+        if end == bytes.len() {
+            break;
+        }
+        start = end + 1;
+    }
+    lines
+}
+
+fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
+    haystack.iter().position(|&b| b == needle)
+}
+
+/// Marks the lines that are not prose: front matter and code blocks (fences included).
+fn skipped_lines(text: &str, lines: &[Line]) -> Vec<bool> {
+    let mut skip = vec![false; lines.len()];
+    let line_text = |i: usize| lines[i].span.slice(text);
+    let mut i = 0;
+    // Front matter: `---` (YAML) or `+++` (TOML) on the first line, closed by the same.
+    if let Some(first) = lines.first() {
+        let opener = first.span.slice(text).trim_end();
+        if opener == "---" || opener == "+++" {
+            if let Some(close) = (1..lines.len().min(400)).find(|&j| {
+                let t = line_text(j).trim_end();
+                t == opener || (opener == "---" && t == "...")
+            }) {
+                skip[..=close].iter_mut().for_each(|s| *s = true);
+                i = close + 1;
+            }
+        }
+    }
+    let mut previous_blank = true;
+    let mut in_list = false;
+    while i < lines.len() {
+        let raw = line_text(i);
+        if let Some((fence_char, fence_len)) = fence_open(raw) {
+            // Unclosed fences run to the end of the document, as in CommonMark.
+            let mut j = i + 1;
+            while j < lines.len() && !fence_closes(line_text(j), fence_char, fence_len) {
+                j += 1;
+            }
+            let end = j.min(lines.len() - 1);
+            skip[i..=end].iter_mut().for_each(|s| *s = true);
+            i = end + 1;
+            previous_blank = true;
+            continue;
+        }
+        let blank = raw.trim().is_empty();
+        if !blank && previous_blank && is_indented_code(raw) && !in_list {
+            // An indented code block runs until a non-blank line that is not indented.
+            let mut j = i;
+            while j < lines.len() {
+                let t = line_text(j);
+                if !t.trim().is_empty() && !is_indented_code(t) {
+                    break;
+                }
+                skip[j] = true;
+                j += 1;
+            }
+            i = j;
+            previous_blank = true;
+            continue;
+        }
+        if !blank {
+            let class = classify(raw);
+            if class == LineClass::ListItem {
+                in_list = true;
+            } else if previous_blank && !raw.starts_with([' ', '\t']) {
+                in_list = false;
+            }
+        }
+        previous_blank = blank;
+        i += 1;
+    }
+    skip
+}
+
+fn is_indented_code(line: &str) -> bool {
+    (line.starts_with("    ") || line.starts_with('\t'))
+        && !matches!(classify(line), LineClass::ListItem | LineClass::Blank)
+}
+
+fn fence_open(line: &str) -> Option<(char, usize)> {
+    let t = strip_indent(line, 3)?;
+    let c = t.chars().next()?;
+    if c != '`' && c != '~' {
+        return None;
+    }
+    let n = t.chars().take_while(|&x| x == c).count();
+    // A backtick fence's info string may not contain backticks.
+    if n >= 3 && !(c == '`' && t[n..].contains('`')) {
+        Some((c, n))
+    } else {
+        None
+    }
+}
+
+fn fence_closes(line: &str, c: char, len: usize) -> bool {
+    match strip_indent(line, 3) {
+        Some(t) => {
+            let n = t.chars().take_while(|&x| x == c).count();
+            n >= len && t[n * c.len_utf8()..].trim().is_empty()
+        }
+        None => false,
+    }
+}
+
+/// The line without up to `max` leading spaces, or None when it is indented more.
+fn strip_indent(line: &str, max: usize) -> Option<&str> {
+    let n = line.bytes().take_while(|&b| b == b' ').count();
+    (n <= max).then(|| &line[n..])
+}
+
+fn classify(line: &str) -> LineClass {
+    let t = line.trim();
+    if t.is_empty() {
+        return LineClass::Blank;
+    }
+    let hashes = t.bytes().take_while(|&b| b == b'#').count();
+    if (1..=6).contains(&hashes) && (t.len() == hashes || t.as_bytes()[hashes] == b' ') {
+        return LineClass::Heading;
+    }
+    if t.len() >= 2 && (t.bytes().all(|b| b == b'=') || t.bytes().all(|b| b == b'-')) {
+        return LineClass::SetextUnderline;
+    }
+    if t.starts_with('>') {
+        return LineClass::Quote;
+    }
+    if t.starts_with('|') {
+        let separator = t.bytes().all(|b| matches!(b, b'|' | b'-' | b':' | b' '));
+        return if separator {
+            LineClass::TableSeparator
+        } else {
+            LineClass::TableRow
+        };
+    }
+    if is_list_marker(t) {
+        return LineClass::ListItem;
+    }
+    LineClass::Text
+}
+
+fn is_list_marker(t: &str) -> bool {
+    let b = t.as_bytes();
+    if b.len() >= 2 && matches!(b[0], b'-' | b'*' | b'+' | b'\xE2') {
+        // `-`, `*`, `+`, or a bullet `•` (U+2022, E2 80 A2) followed by a space.
+        if b[0] == b'\xE2' {
+            return t.starts_with("• ");
+        }
+        return b[1] == b' ' || b[1] == b'\t';
+    }
+    let digits = b.iter().take_while(|c| c.is_ascii_digit()).count();
+    (1..=9).contains(&digits)
+        && b.len() > digits + 1
+        && matches!(b[digits], b'.' | b')')
+        && b[digits + 1] == b' '
+}
+
+fn has_blank_line_between_text(lines: &[(Line, LineClass)]) -> bool {
+    let first = lines.iter().position(|(_, c)| *c != LineClass::Blank);
+    let last = lines.iter().rposition(|(_, c)| *c != LineClass::Blank);
+    match (first, last) {
+        (Some(f), Some(l)) => lines[f..l].iter().any(|(_, c)| *c == LineClass::Blank),
+        _ => false,
+    }
+}
+
+fn trim_span(text: &str, span: Span) -> Span {
+    let s = span.slice(text);
+    let start = span.start + (s.len() - s.trim_start().len());
+    let end = span.start + s.trim_end().len();
+    Span::new(start, end.max(start))
+}
+
+/// Abbreviations after which a period does not end a sentence.
+const ABBREVIATIONS: &[&str] = &[
+    "mr", "mrs", "ms", "dr", "prof", "st", "sr", "jr", "vs", "etc", "e.g", "i.e", "cf", "no",
+    "fig", "inc", "ltd", "co", "corp", "gen", "col", "lt", "sgt", "capt", "gov", "sen", "rep",
+    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "approx",
+    "dept", "est", "al", "z.b", "bzw", "usw", "ca", "nr", "vgl",
+];
+
+/// Sentences of the text under `span`, as trimmed spans in document order.
+pub fn sentences(text: &str, span: Span) -> Vec<Span> {
+    let body = span.slice(text);
+    let mut out: Vec<Span> = Vec::new();
+    let mut join_next = false;
+    for (offset, piece) in body.split_sentence_bound_indices() {
+        let s = trim_span(
+            text,
+            Span::new(span.start + offset, span.start + offset + piece.len()),
+        );
+        if s.is_empty() {
+            continue;
+        }
+        match out.last_mut() {
+            Some(last) if join_next => last.end = s.end,
+            _ => out.push(s),
+        }
+        join_next = ends_with_abbreviation(out.last().map_or("", |l| l.slice(text)));
+    }
+    out
+}
+
+fn ends_with_abbreviation(sentence: &str) -> bool {
+    let Some(stripped) = sentence.strip_suffix('.') else {
+        return false;
+    };
+    let last_word = stripped
+        .rsplit(|c: char| c.is_whitespace() || c == '(')
+        .next()
+        .unwrap_or("");
+    if last_word.chars().count() == 1 && last_word.chars().all(|c| c.is_uppercase()) {
+        return true; // an initial: "J. Smith"
+    }
+    let lower = last_word.to_lowercase();
+    ABBREVIATIONS.contains(&lower.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts<'a>(text: &'a str, segs: &[Segment]) -> Vec<&'a str> {
+        segs.iter().map(|s| s.span.slice(text)).collect()
+    }
+
+    #[test]
+    fn single_newlines_make_paragraphs_without_blank_lines() {
+        let text = "Title\nFirst para.\nRead also:\n- one\n- two\nLast.";
+        let segs = paragraphs(text);
+        assert_eq!(
+            texts(text, &segs),
+            [
+                "Title",
+                "First para.",
+                "Read also:",
+                "- one",
+                "- two",
+                "Last."
+            ]
+        );
+        assert_eq!(segs[3].kind, SegmentKind::ListItem);
+        assert_eq!(segs[5].line, 6);
+    }
+
+    #[test]
+    fn blank_lines_join_wrapped_lines() {
+        let text = "# Head\n\nOne line\ncontinued.\n\n- item one\n  wrapped\n- item two\n\n> quoted\n> more\n";
+        let segs = paragraphs(text);
+        assert_eq!(
+            texts(text, &segs),
+            [
+                "# Head",
+                "One line\ncontinued.",
+                "- item one\n  wrapped",
+                "- item two",
+                "> quoted\n> more"
+            ]
+        );
+        let kinds: Vec<_> = segs.iter().map(|s| s.kind).collect();
+        use SegmentKind::*;
+        assert_eq!(kinds, [Heading, Paragraph, ListItem, ListItem, Quote]);
+    }
+
+    #[test]
+    fn code_and_front_matter_are_skipped() {
+        let text = "---\ntitle: x\n---\nIntro text.\n\n```rust\nfn main() {}\n\nlet x = 1;\n```\n\n    indented code\n\nOutro.\n";
+        let segs = paragraphs(text);
+        assert_eq!(texts(text, &segs), ["Intro text.", "Outro."]);
+    }
+
+    #[test]
+    fn tables_rows_are_segments_and_separators_dropped() {
+        let text = "Intro.\n\n| a | b |\n|---|---|\n| 1 | 2 |\n";
+        let segs = paragraphs(text);
+        assert_eq!(texts(text, &segs), ["Intro.", "| a | b |", "| 1 | 2 |"]);
+        assert!(segs[1..].iter().all(|s| s.kind == SegmentKind::TableRow));
+    }
+
+    #[test]
+    fn crlf_and_bom() {
+        let text = "\u{feff}One.\r\n\r\nTwo.\r\n";
+        let segs = paragraphs(text);
+        assert_eq!(texts(text, &segs), ["One.", "Two."]);
+        assert_eq!(segs[1].line, 3);
+    }
+
+    #[test]
+    fn setext_heading() {
+        let text = "Title\n=====\n\nBody text.\n";
+        let segs = paragraphs(text);
+        assert_eq!(segs[0].kind, SegmentKind::Heading);
+        assert_eq!(texts(text, &segs)[1], "Body text.");
+    }
+
+    #[test]
+    fn suppression_marker_flags_next_segment() {
+        let text = "A.\n\n<!-- deja-ignore -->\nB.\n\nC.\n";
+        let segs = paragraphs(text);
+        assert_eq!(texts(text, &segs), ["A.", "B.", "C."]);
+        assert_eq!(
+            segs.iter().map(|s| s.suppressed).collect::<Vec<_>>(),
+            [false, true, false]
+        );
+    }
+
+    #[test]
+    fn sentences_respect_abbreviations() {
+        let text = "Dr. Smith arrived at 5 p.m. today. He left, e.g. at noon. Then J. Doe came!";
+        let s = sentences(text, Span::new(0, text.len()));
+        let got: Vec<_> = s.iter().map(|s| s.slice(text)).collect();
+        assert_eq!(got[0], "Dr. Smith arrived at 5 p.m. today.");
+        assert_eq!(got[1], "He left, e.g. at noon.");
+        assert_eq!(got[2], "Then J. Doe came!");
+    }
+
+    #[test]
+    fn empty_and_whitespace_documents() {
+        assert!(paragraphs("").is_empty());
+        assert!(paragraphs("\n\n  \n").is_empty());
+    }
+}

@@ -1,0 +1,134 @@
+//! Stage 3, shingle: normalized words → word k-gram hashes (`u64`).
+//!
+//! Each word is normalized and hashed once with a fixed-seed `ahash`; a k-gram's hash mixes
+//! its k word hashes, so no shingle string is ever built. A text shorter than k words gives
+//! one shingle of all its words, so short documents still have a sketch.
+
+use crate::span::Span;
+use crate::tokenize::{normalize, words};
+
+/// Fixed seeds: the same text gives the same shingle hashes on every run and thread.
+const SEEDS: [u64; 4] = [
+    0x243f_6a88_85a3_08d3,
+    0x1319_8a2e_0370_7344,
+    0xa409_3822_299f_31d0,
+    0x082e_fa98_ec4e_6c89,
+];
+
+/// Hashes words and word k-grams.
+#[derive(Clone)]
+pub struct Shingler {
+    k: usize,
+    hasher: ahash::RandomState,
+}
+
+impl Shingler {
+    /// A shingler of word `k`-grams (k ≥ 1).
+    pub fn new(k: usize) -> Self {
+        Shingler {
+            k: k.max(1),
+            hasher: ahash::RandomState::with_seeds(SEEDS[0], SEEDS[1], SEEDS[2], SEEDS[3]),
+        }
+    }
+
+    /// The shingle size k.
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    /// The 64-bit hash of one (already normalized) word.
+    pub fn hash_word(&self, word: &str) -> u64 {
+        self.hasher.hash_one(word)
+    }
+
+    /// Appends the normalized word hashes of `text[span]` to `out`.
+    pub fn word_hashes(&self, text: &str, span: Span, out: &mut Vec<u64>) {
+        let mut buf = String::new();
+        words(text, span, |_, w| {
+            normalize(w, &mut buf);
+            out.push(self.hash_word(&buf));
+        });
+    }
+
+    /// Appends the k-gram hashes of a sequence of word hashes to `out`.
+    pub fn shingles_of(&self, word_hashes: &[u64], out: &mut Vec<u64>) {
+        if word_hashes.is_empty() {
+            return;
+        }
+        let k = self.k.min(word_hashes.len());
+        out.extend(word_hashes.windows(k).map(combine));
+    }
+
+    /// The k-gram hashes of `text[span]`, sorted and without repeats (a shingle set).
+    pub fn shingle_set(&self, text: &str, span: Span) -> Vec<u64> {
+        let mut hashes = Vec::new();
+        self.word_hashes(text, span, &mut hashes);
+        let mut set = Vec::with_capacity(hashes.len());
+        self.shingles_of(&hashes, &mut set);
+        set.sort_unstable();
+        set.dedup();
+        set
+    }
+}
+
+/// Mixes a window of word hashes into one shingle hash (order matters).
+#[inline]
+fn combine(window: &[u64]) -> u64 {
+    let mut h: u64 = 0x9e37_79b9_7f4a_7c15;
+    for &w in window {
+        h = (h.rotate_left(23) ^ w).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    }
+    fmix64(h)
+}
+
+/// The MurmurHash3 finalizer: spreads every input bit over the whole word.
+#[inline]
+pub(crate) fn fmix64(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(k: usize, text: &str) -> Vec<u64> {
+        Shingler::new(k).shingle_set(text, Span::new(0, text.len()))
+    }
+
+    #[test]
+    fn counts_kgrams() {
+        assert_eq!(set(3, "a b c d e").len(), 3);
+        assert_eq!(set(1, "a b a").len(), 2);
+    }
+
+    #[test]
+    fn normalization_and_punctuation_do_not_matter() {
+        assert_eq!(
+            set(3, "The quick, brown fox!"),
+            set(3, "the QUICK brown\nfox")
+        );
+    }
+
+    #[test]
+    fn order_matters() {
+        assert_ne!(set(2, "a b"), set(2, "b a"));
+    }
+
+    #[test]
+    fn short_texts_have_one_shingle_and_empty_none() {
+        assert_eq!(set(5, "two words").len(), 1);
+        assert!(set(5, " ... ").is_empty());
+    }
+
+    #[test]
+    fn same_input_same_hashes() {
+        assert_eq!(
+            set(5, "one two three four five six"),
+            set(5, "one two three four five six")
+        );
+    }
+}

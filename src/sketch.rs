@@ -1,0 +1,193 @@
+//! Stage 4, sketch: a shingle-hash set → a MinHash [`Signature`].
+//!
+//! `num_perm` permutations of the textbook family `h_i(x) = (a_i·x + b_i) mod (2^61 − 1)`,
+//! all applied to the one 64-bit hash of each shingle (no re-hash of text). The family is
+//! 2-universal; cheaper multiply-add mod 2^64 gives measurably more false candidates.
+//! Seeds are fixed: the same input always gives the same signature.
+
+use serde::{Deserialize, Serialize};
+
+/// The Mersenne prime 2^61 − 1.
+const PRIME: u64 = (1 << 61) - 1;
+/// Default seed of the permutation parameters.
+pub const DEFAULT_SEED: u64 = 1;
+
+/// A MinHash signature: slot i holds the minimum of permutation i over the set.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Signature(pub Vec<u64>);
+
+impl Signature {
+    /// Number of slots.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True for a signature with no slot.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Computes MinHash signatures with a fixed set of permutations.
+#[derive(Clone, Debug)]
+pub struct MinHasher {
+    a: Vec<u64>,
+    b: Vec<u64>,
+}
+
+impl MinHasher {
+    /// `num_perm` permutations drawn from `seed` (splitmix64).
+    pub fn new(num_perm: usize, seed: u64) -> Self {
+        let mut state = seed;
+        let mut draw = |lo: u64| loop {
+            let v = splitmix64(&mut state) >> 3; // < 2^61
+            if v >= lo && v < PRIME {
+                return v;
+            }
+        };
+        let (a, b) = (0..num_perm).map(|_| (draw(1), draw(0))).unzip();
+        MinHasher { a, b }
+    }
+
+    /// Number of permutations.
+    pub fn num_perm(&self) -> usize {
+        self.a.len()
+    }
+
+    /// The signature of a set of shingle hashes (repeats are harmless).
+    pub fn sketch(&self, shingles: &[u64]) -> Signature {
+        let mut sig = vec![u64::MAX; self.a.len()];
+        self.sketch_into(shingles, &mut sig);
+        Signature(sig)
+    }
+
+    /// Folds `shingles` into `sig` (slot-wise minimum); `sig` starts at `u64::MAX`.
+    pub fn sketch_into(&self, shingles: &[u64], sig: &mut [u64]) {
+        assert_eq!(sig.len(), self.a.len());
+        for &x in shingles {
+            let x = reduce(x);
+            for ((slot, &a), &b) in sig.iter_mut().zip(&self.a).zip(&self.b) {
+                let v = permute(a, b, x);
+                if v < *slot {
+                    *slot = v;
+                }
+            }
+        }
+    }
+}
+
+/// `(a·x + b) mod p` for a, b, x < p = 2^61 − 1.
+#[inline(always)]
+fn permute(a: u64, b: u64, x: u64) -> u64 {
+    let prod = (a as u128) * (x as u128);
+    let r = (prod as u64 & PRIME) + ((prod >> 61) as u64) + b; // < 3p
+    let r = (r & PRIME) + (r >> 61); // < p + 2
+    if r >= PRIME {
+        r - PRIME
+    } else {
+        r
+    }
+}
+
+/// A 64-bit hash reduced into `[0, p)`.
+#[inline(always)]
+fn reduce(x: u64) -> u64 {
+    let r = (x & PRIME) + (x >> 61);
+    if r >= PRIME {
+        r - PRIME
+    } else {
+        r
+    }
+}
+
+fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Share of equal slots: an unbiased estimate of the Jaccard similarity of the two sets.
+pub fn estimate_jaccard(a: &Signature, b: &Signature) -> f64 {
+    if a.is_empty() {
+        return 0.0;
+    }
+    let equal = a.0.iter().zip(&b.0).filter(|(x, y)| x == y).count();
+    equal as f64 / a.len() as f64
+}
+
+/// Exact Jaccard similarity of two sorted, deduplicated hash sets.
+pub fn jaccard(a: &[u64], b: &[u64]) -> f64 {
+    let inter = intersection_size(a, b);
+    let union = a.len() + b.len() - inter;
+    if union == 0 {
+        0.0
+    } else {
+        inter as f64 / union as f64
+    }
+}
+
+/// Size of the intersection of two sorted, deduplicated slices.
+pub fn intersection_size(a: &[u64], b: &[u64]) -> usize {
+    let (mut i, mut j, mut n) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                n += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permute_matches_u128_reference() {
+        let mh = MinHasher::new(4, 7);
+        for x in [0u64, 1, PRIME - 1, 12345678901234567, u64::MAX] {
+            let xr = reduce(x);
+            assert_eq!(xr as u128, x as u128 % PRIME as u128);
+            for i in 0..4 {
+                let want =
+                    ((mh.a[i] as u128 * xr as u128 + mh.b[i] as u128) % PRIME as u128) as u64;
+                assert_eq!(permute(mh.a[i], mh.b[i], xr), want);
+            }
+        }
+    }
+
+    #[test]
+    fn same_seed_same_signature() {
+        let set: Vec<u64> = (0..100).map(|i| i * 7919).collect();
+        assert_eq!(
+            MinHasher::new(128, 1).sketch(&set),
+            MinHasher::new(128, 1).sketch(&set)
+        );
+        assert_ne!(
+            MinHasher::new(128, 1).sketch(&set),
+            MinHasher::new(128, 2).sketch(&set)
+        );
+    }
+
+    #[test]
+    fn identical_sets_estimate_one_disjoint_zero() {
+        let mh = MinHasher::new(128, DEFAULT_SEED);
+        let a: Vec<u64> = (0..500).collect();
+        let b: Vec<u64> = (1000..1500).collect();
+        assert_eq!(estimate_jaccard(&mh.sketch(&a), &mh.sketch(&a)), 1.0);
+        assert!(estimate_jaccard(&mh.sketch(&a), &mh.sketch(&b)) < 0.05);
+    }
+
+    #[test]
+    fn exact_jaccard() {
+        assert_eq!(jaccard(&[1, 2, 3], &[2, 3, 4]), 0.5);
+        assert_eq!(jaccard(&[], &[]), 0.0);
+    }
+}
