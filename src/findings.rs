@@ -13,6 +13,7 @@
 use crate::error::Result;
 use crate::segment::{paragraphs, sentences, Segment, SegmentKind};
 use crate::shingle::{fmix64, Shingler};
+use crate::sketch::jaccard;
 use crate::span::{LineIndex, Span};
 use crate::tokenize::Analyzer;
 use ahash::{AHashMap, AHashSet};
@@ -44,7 +45,7 @@ impl Default for DocOptions {
             shingle_size: 3,
             duplicate_threshold: 0.9,
             near_duplicate_threshold: 0.5,
-            restatement_threshold: 0.5,
+            restatement_threshold: 0.38,
             min_content_words: 4,
             language: "english".into(),
             max_sources: 5,
@@ -159,14 +160,18 @@ enum Role {
 struct Unit {
     seg: Segment,
     role: Role,
-    /// Sorted, deduplicated word k-shingle hashes.
-    shingles: Vec<u64>,
+    /// Sorted, deduplicated hashes of words, word pairs and word k-grams (k = shingle size).
+    words: [Vec<u64>; 3],
     /// Sorted, deduplicated content-word unigram hashes.
     unigrams: Vec<u64>,
     /// Sorted, deduplicated content-word bigram hashes.
     bigrams: Vec<u64>,
     /// A lead-in line ("... the following:") has no content of its own.
     lead_in: bool,
+    /// A single question ("What are your top moments?").
+    question: bool,
+    /// Sits where recaps sit: a summary section, after a summary cue, or closing the text.
+    recap_context: bool,
 }
 
 /// Features followed in the inverted index only while this rare: common words are not
@@ -248,16 +253,19 @@ impl DocAnalyzer {
                 .collect();
             bigrams.sort_unstable();
             bigrams.dedup();
-            let shingles = self.shingler.shingle_set(text, seg.span);
+            let words = self.word_sets(text, seg.span);
             units.push(Unit {
                 lead_in: body.trim_end().ends_with(':'),
+                recap_context: false,
+                question: body.trim_end().ends_with('?') && sentences(text, seg.span).len() == 1,
                 seg,
                 role,
-                shingles,
+                words,
                 unigrams,
                 bigrams,
             });
         }
+        mark_recap_context(text, &mut units);
         units
     }
 
@@ -265,7 +273,9 @@ impl DocAnalyzer {
         let weights = Weights::new(units);
         let mut shingle_postings: AHashMap<u64, Vec<usize>> = AHashMap::new();
         let mut feature_postings: AHashMap<u64, Vec<usize>> = AHashMap::new();
-        let mut seen: AHashSet<u64> = AHashSet::new();
+        // Feature → first paragraph it occurs in: "said before paragraph c" is `first < c`.
+        let mut first_seen: AHashMap<u64, usize> = AHashMap::new();
+        let mut prose_before: Vec<usize> = Vec::new();
         let mut findings = Vec::new();
         for (j, unit) in units.iter().enumerate() {
             if unit.role != Role::Prose {
@@ -274,10 +284,18 @@ impl DocAnalyzer {
             // A `deja-ignore` marker suppresses the paragraph's own finding, not its evidence.
             let judged = unit.unigrams.len() >= self.opts.min_content_words && !unit.lead_in;
             if judged && !unit.seg.suppressed {
+                let cutoff = self.context_start(j, units, &prose_before);
                 let finding = self
-                    .find_duplicate(j, units, &shingle_postings)
+                    .find_duplicate(j, cutoff, units, &shingle_postings)
                     .or_else(|| {
-                        self.find_restatement(j, units, &weights, &seen, &feature_postings)
+                        self.find_restatement(
+                            j,
+                            cutoff,
+                            units,
+                            &weights,
+                            &first_seen,
+                            &feature_postings,
+                        )
                     });
                 if let Some(mut f) = finding {
                     for src in &mut f.sources {
@@ -286,39 +304,87 @@ impl DocAnalyzer {
                     findings.push(f);
                 }
             }
-            for &s in &unit.shingles {
+            for &s in &unit.words[1] {
                 shingle_postings.entry(s).or_default().push(j);
             }
             for &f in unit.unigrams.iter().chain(&unit.bigrams) {
-                seen.insert(f);
+                first_seen.entry(f).or_insert(j);
                 feature_postings.entry(f).or_default().push(j);
             }
+            prose_before.push(j);
         }
         findings
     }
 
+    /// Start of paragraph j's immediate context: the prose paragraph just before it and the
+    /// earlier items of its own list. Saying again what the context said is elaboration or
+    /// parallel structure, not restatement, so the context is not evidence.
+    fn context_start(&self, j: usize, units: &[Unit], prose_before: &[usize]) -> usize {
+        let mut cutoff = prose_before.last().copied().unwrap_or(j);
+        if units[j].seg.kind == SegmentKind::ListItem {
+            let mut i = j;
+            while i > 0 && units[i - 1].seg.kind == SegmentKind::ListItem {
+                i -= 1;
+            }
+            cutoff = cutoff.min(i);
+        }
+        cutoff
+    }
+
+    /// Word 1-gram, 2-gram and k-gram sets of a span: edited copies keep most of all three.
+    fn word_sets(&self, text: &str, span: Span) -> [Vec<u64>; 3] {
+        let mut hashes = Vec::new();
+        self.shingler.word_hashes(text, span, &mut hashes);
+        let set = |k: usize| {
+            let mut v = Vec::with_capacity(hashes.len());
+            Shingler::new(k).shingles_of(&hashes, &mut v);
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        [set(1), set(2), set(self.opts.shingle_size)]
+    }
+
+    /// The earlier paragraphs paragraph j copies: similarity is the mean Jaccard of word
+    /// 1-, 2- and k-gram sets, so word edits lower it gently and reordering strongly.
     fn find_duplicate(
         &self,
         j: usize,
+        cutoff: usize,
         units: &[Unit],
         postings: &AHashMap<u64, Vec<usize>>,
     ) -> Option<Finding> {
         let p = &units[j];
-        let mut shared: AHashMap<usize, usize> = AHashMap::new();
-        for s in &p.shingles {
-            if let Some(list) = postings.get(s).filter(|l| l.len() <= MAX_POSTINGS) {
-                for &i in list {
-                    *shared.entry(i).or_default() += 1;
-                }
-            }
-        }
-        let mut best: Vec<(f64, usize)> = shared
+        let mut candidates: Vec<usize> = p.words[1]
+            .iter()
+            .filter_map(|s| postings.get(s).filter(|l| l.len() <= MAX_POSTINGS))
+            .flatten()
+            .copied()
+            .collect();
+        candidates.sort_unstable();
+        candidates.dedup();
+        let mut best: Vec<(f64, usize)> = candidates
             .into_iter()
-            .map(|(i, inter)| {
-                let union = p.shingles.len() + units[i].shingles.len() - inter;
-                (inter as f64 / union as f64, i)
+            .map(|i| {
+                let q = &units[i];
+                let sim = (0..3)
+                    .map(|n| jaccard(&p.words[n], &q.words[n]))
+                    .sum::<f64>()
+                    / 3.0;
+                (sim, i)
             })
-            .filter(|&(jac, _)| jac >= self.opts.near_duplicate_threshold)
+            // Within its context (a sibling list item, the paragraph before) only an exact
+            // repeat counts: similar neighbours are parallel structure, not copies.
+            // List items share their template with other items, so they need more.
+            .filter(|&(sim, i)| {
+                let near = self.opts.near_duplicate_threshold
+                    + if p.seg.kind == SegmentKind::ListItem {
+                        LIST_ITEM_MARGIN
+                    } else {
+                        0.0
+                    };
+                sim >= self.opts.duplicate_threshold || (sim >= near && i < cutoff)
+            })
             .collect();
         best.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         let &(score, _) = best.first()?;
@@ -338,14 +404,27 @@ impl DocAnalyzer {
     fn find_restatement(
         &self,
         j: usize,
+        cutoff: usize,
         units: &[Unit],
         weights: &Weights,
-        seen: &AHashSet<u64>,
+        first_seen: &AHashMap<u64, usize>,
         postings: &AHashMap<u64, Vec<usize>>,
     ) -> Option<Finding> {
         let p = &units[j];
-        let score = weights.containment(p, |f| seen.contains(&f));
-        if score < self.opts.restatement_threshold {
+        if p.question {
+            return None; // A question asks; it does not restate.
+        }
+        let score = weights.containment(p, |f| first_seen.get(&f).is_some_and(|&i| i < cutoff));
+        // Away from where recaps sit, only a long paragraph repeating nearly all its content
+        // counts: shorter ones there are list steps and elaboration, not restatement.
+        let threshold = if p.recap_context {
+            self.opts.restatement_threshold
+        } else if p.unigrams.len() >= OUT_OF_CONTEXT_MIN_WORDS {
+            self.opts.restatement_threshold + OUT_OF_CONTEXT_MARGIN
+        } else {
+            return None;
+        };
+        if score < threshold {
             return None;
         }
         // Evidence: earlier paragraphs ranked by the weighted share of P they cover.
@@ -354,7 +433,7 @@ impl DocAnalyzer {
         for &f in p.unigrams.iter().chain(&p.bigrams) {
             if let Some(list) = postings.get(&f).filter(|l| l.len() <= MAX_POSTINGS) {
                 let w = weights.of(f);
-                for &i in list {
+                for &i in list.iter().take_while(|&&i| i < cutoff) {
                     *cover.entry(i).or_default() += w;
                 }
             }
@@ -363,9 +442,14 @@ impl DocAnalyzer {
             cover.into_iter().map(|(i, c)| (c / total, i)).collect();
         ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         let best = ranked.first().map_or(0.0, |r| r.0);
-        let sources = ranked
+        // A recap draws on particular earlier paragraphs; words scattered thinly over the
+        // whole text are the topic's vocabulary, not a restatement.
+        if best < MIN_SOURCE_COVER {
+            return None;
+        }
+        let sources: Vec<Evidence> = ranked
             .iter()
-            .filter(|&&(c, _)| c >= 0.1 && c >= best * 0.3)
+            .filter(|&&(c, _)| c >= MIN_EVIDENCE_COVER)
             .take(self.opts.max_sources)
             .map(|&(c, i)| evidence(units, i, c))
             .collect();
@@ -373,8 +457,143 @@ impl DocAnalyzer {
     }
 }
 
-/// Rarity weights of content features within one document: `ln((N + 1) / df)` over the
-/// N prose paragraphs, so the topic's own words count for less than rarer words and pairs.
+/// Headings of the sections where recaps live.
+const RECAP_HEADINGS: &[&str] = &[
+    "summary",
+    "conclusion",
+    "wrapping up",
+    "wrap up",
+    "wrap-up",
+    "recap",
+    "tl;dr",
+    "tldr",
+    "takeaway",
+    "in a nutshell",
+    "closing thoughts",
+    "final thoughts",
+    "in closing",
+    "to sum up",
+    "lessons learned",
+    "bottom line",
+    "zusammenfassung",
+    "fazit",
+    "résumé",
+    "resumen",
+];
+
+/// Openers of paragraphs (or of the lead-in before a list) that announce a recap.
+const RECAP_OPENERS: &[&str] = &[
+    "in summary",
+    "to summarize",
+    "to summarise",
+    "summing up",
+    "to sum up",
+    "in sum,",
+    "in short",
+    "in brief",
+    "in conclusion",
+    "to conclude",
+    "overall,",
+    "all in all",
+    "in a nutshell",
+    "to recap",
+    "recap:",
+    "in other words",
+    "put simply",
+    "simply put",
+    "tl;dr",
+    "tldr",
+    "the bottom line",
+    "long story short",
+    "to wrap up",
+    "wrapping up",
+    "key takeaways",
+    "we then explained",
+    "as we have seen",
+    "as we've seen",
+    "zusammenfassend",
+    "insgesamt",
+    "kurz gesagt",
+    "en résumé",
+    "en resumen",
+];
+
+/// Extra restatement score a paragraph outside any recap context needs.
+const OUT_OF_CONTEXT_MARGIN: f64 = 0.45;
+/// Distinct content words a paragraph outside any recap context needs.
+const OUT_OF_CONTEXT_MIN_WORDS: usize = 10;
+
+/// Phrases that make a lead-in ("..., the following:") announce a recap list.
+const RECAP_LEAD_INS: &[&str] = &[
+    "summary",
+    "summarize",
+    "summarise",
+    "sum up",
+    "recap",
+    "we have introduced",
+    "we introduced",
+    "takeaway",
+    "main benefits",
+    "in short",
+    "in conclusion",
+    "to conclude",
+    "zusammenfass",
+];
+
+/// Share of a restatement an earlier paragraph must cover to be listed as evidence.
+const MIN_EVIDENCE_COVER: f64 = 0.05;
+
+/// Extra near-duplicate similarity a list item needs.
+const LIST_ITEM_MARGIN: f64 = 0.1;
+
+/// Share of a restatement that its best single source must cover.
+const MIN_SOURCE_COVER: f64 = 0.2;
+
+/// Number of closing prose paragraphs that count as recap context without any cue.
+const CLOSING_PARAGRAPHS: usize = 2;
+
+/// Marks the units that sit where recaps sit: in a section whose heading names a summary, in a
+/// paragraph that opens with a summary cue (and the list it introduces), or among the last
+/// prose paragraphs of the text.
+fn mark_recap_context(text: &str, units: &mut [Unit]) {
+    let starts_with_cue = |s: &str| {
+        let t = s
+            .trim_start_matches(|c: char| "-*+>#•0123456789.) \t".contains(c))
+            .to_lowercase();
+        let t = t.trim_start_matches(['*', '_']);
+        RECAP_OPENERS.iter().any(|cue| t.starts_with(cue))
+    };
+    let mut in_section = false;
+    let mut in_cued_list = false;
+    for u in units.iter_mut() {
+        let body = u.seg.span.slice(text);
+        if u.seg.kind == SegmentKind::Heading {
+            let lower = body.to_lowercase();
+            in_section = RECAP_HEADINGS.iter().any(|h| lower.contains(h));
+            in_cued_list = false;
+            continue;
+        }
+        let cued = starts_with_cue(body);
+        if u.seg.kind != SegmentKind::ListItem {
+            let lower = body.to_lowercase();
+            in_cued_list = u.lead_in && (cued || RECAP_LEAD_INS.iter().any(|c| lower.contains(c)));
+        }
+        u.recap_context =
+            in_section || cued || (u.seg.kind == SegmentKind::ListItem && in_cued_list);
+    }
+    for u in units
+        .iter_mut()
+        .rev()
+        .filter(|u| u.role == Role::Prose)
+        .take(CLOSING_PARAGRAPHS)
+    {
+        u.recap_context = true;
+    }
+}
+
+/// Rarity weights of content features within one document: `sqrt(ln((N + 1) / df))` over the
+/// N prose paragraphs, so the topic's own words count for less than rarer words and pairs
+/// (the square root keeps a paraphrase's few new words from outweighing all the rest).
 struct Weights {
     df: AHashMap<u64, u32>,
     n: f64,
@@ -395,7 +614,7 @@ impl Weights {
 
     fn of(&self, f: u64) -> f64 {
         let df = self.df.get(&f).copied().unwrap_or(1).max(1) as f64;
-        ((self.n + 1.0) / df).ln()
+        ((self.n + 1.0) / df).ln().sqrt()
     }
 
     fn total(&self, u: &Unit) -> f64 {
@@ -571,6 +790,25 @@ const BOILERPLATE_PREFIXES: &[&str] = &[
     "click here",
     "sign up",
     "advertisement",
+    "for questions",
+    "for more information",
+    "questions?",
+    "feedback:",
+];
+
+/// Phrases of a one-sentence pointer to a link.
+const POINTER_PHRASES: &[&str] = &[
+    "is available",
+    "are available",
+    "can be found",
+    "see [",
+    "check out",
+    "more details",
+    "read more",
+    "learn more",
+    "find out more",
+    "more information",
+    "is documented",
 ];
 
 /// Link lists, credits, "Read also:"/"Source:" lines, bylines, reference-link definitions.
@@ -578,6 +816,14 @@ fn is_boilerplate(body: &str, seg: &Segment, content: &[(Span, String)], text: &
     let t = body.trim_start_matches(|c: char| "-*+>#• \t".contains(c));
     let lower = t.to_lowercase();
     if BOILERPLATE_PREFIXES.iter().any(|p| lower.starts_with(p)) {
+        return true;
+    }
+    // A pointer: one sentence sending the reader to a link ("Details are available at [..]").
+    let has_link = !link_ranges(body, 0).is_empty();
+    if has_link
+        && !body.trim_end().contains(". ")
+        && POINTER_PHRASES.iter().any(|p| lower.contains(p))
+    {
         return true;
     }
     // A byline: "By Jane Doe" with at most a few more words.

@@ -10,11 +10,14 @@
 //! use deja::findings::{DocAnalyzer, DocOptions};
 //! let text = "Volcanic ash grounded flights across northern Europe for three days.\n\n\
 //!             Airlines lost millions while stranded passengers slept in terminals.\n\n\
+//!             Engineers later tested engines against ash concentration limits.\n\n\
 //!             In short, volcanic ash grounded European flights, airlines lost millions \
 //!             and stranded passengers slept in terminals.\n";
 //! let report = DocAnalyzer::new(DocOptions::default()).unwrap().analyze("doc".into(), text);
 //! assert_eq!(report.findings.len(), 1);
-//! assert_eq!(report.findings[0].sources[0].paragraph, 1);
+//! let finding = &report.findings[0];
+//! assert_eq!(finding.paragraph, 3);
+//! assert!(finding.sources.iter().any(|s| s.paragraph == 0));
 //! ```
 #![deny(missing_docs)]
 
