@@ -16,7 +16,7 @@ use crate::shingle::{fmix64, Shingler};
 use crate::sketch::jaccard;
 use crate::span::{LineIndex, Span};
 use crate::tokenize::Analyzer;
-use ahash::{AHashMap, AHashSet};
+use ahash::AHashMap;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -168,6 +168,8 @@ struct Unit {
     bigrams: Vec<u64>,
     /// A lead-in line ("... the following:") has no content of its own.
     lead_in: bool,
+    /// First item of the list this unit belongs to (its own index when not a list item).
+    list_start: usize,
     /// A single question ("What are your top moments?").
     question: bool,
     /// Sits where recaps sit: a summary section, after a summary cue, or closing the text.
@@ -219,7 +221,7 @@ impl DocAnalyzer {
 
     fn units(&self, text: &str) -> Vec<Unit> {
         let segments = paragraphs(text);
-        let mut units = Vec::with_capacity(segments.len());
+        let mut units: Vec<Unit> = Vec::with_capacity(segments.len());
         let mut in_boilerplate_list = false;
         for seg in segments {
             let body = seg.span.slice(text);
@@ -228,9 +230,9 @@ impl DocAnalyzer {
                 .analyzer
                 .content_words(text, seg.span)
                 .into_iter()
-                .filter(|(s, _)| !links.iter().any(|l| l.start <= s.start && s.end <= l.end))
+                .filter(|(s, _)| !within(&links, *s))
                 .collect();
-            let boiler = is_boilerplate(body, &seg, &content, text);
+            let boiler = is_boilerplate(body, &seg, &content);
             if seg.kind != SegmentKind::ListItem {
                 in_boilerplate_list = boiler && body.trim_end().ends_with(':');
             }
@@ -247,16 +249,22 @@ impl DocAnalyzer {
             let mut unigrams = hashes.clone();
             unigrams.sort_unstable();
             unigrams.dedup();
-            let mut bigrams: Vec<u64> = hashes
-                .windows(2)
-                .map(|w| fmix64(w[0].rotate_left(17) ^ w[1]))
-                .collect();
+            let mut bigrams: Vec<u64> = pair_hashes(&hashes).collect();
             bigrams.sort_unstable();
             bigrams.dedup();
             let words = self.word_sets(text, seg.span);
             units.push(Unit {
                 lead_in: body.trim_end().ends_with(':'),
                 recap_context: false,
+                list_start: match units.last() {
+                    Some(prev)
+                        if seg.kind == SegmentKind::ListItem
+                            && prev.seg.kind == SegmentKind::ListItem =>
+                    {
+                        prev.list_start
+                    }
+                    _ => units.len(),
+                },
                 question: body.trim_end().ends_with('?') && sentences(text, seg.span).len() == 1,
                 seg,
                 role,
@@ -276,6 +284,7 @@ impl DocAnalyzer {
         // Feature → first paragraph it occurs in: "said before paragraph c" is `first < c`.
         let mut first_seen: AHashMap<u64, usize> = AHashMap::new();
         let mut prose_before: Vec<usize> = Vec::new();
+        let mut sentence_features = SentenceFeatures::default();
         let mut findings = Vec::new();
         for (j, unit) in units.iter().enumerate() {
             if unit.role != Role::Prose {
@@ -299,7 +308,8 @@ impl DocAnalyzer {
                     });
                 if let Some(mut f) = finding {
                     for src in &mut f.sources {
-                        src.sentence = best_sentence(self, text, lines, units, j, src.paragraph);
+                        src.sentence =
+                            sentence_features.best(self, text, lines, units, j, src.paragraph);
                     }
                     findings.push(f);
                 }
@@ -320,15 +330,11 @@ impl DocAnalyzer {
     /// earlier items of its own list. Saying again what the context said is elaboration or
     /// parallel structure, not restatement, so the context is not evidence.
     fn context_start(&self, j: usize, units: &[Unit], prose_before: &[usize]) -> usize {
-        let mut cutoff = prose_before.last().copied().unwrap_or(j);
-        if units[j].seg.kind == SegmentKind::ListItem {
-            let mut i = j;
-            while i > 0 && units[i - 1].seg.kind == SegmentKind::ListItem {
-                i -= 1;
-            }
-            cutoff = cutoff.min(i);
-        }
-        cutoff
+        prose_before
+            .last()
+            .copied()
+            .unwrap_or(j)
+            .min(units[j].list_start)
     }
 
     /// Word 1-gram, 2-gram and k-gram sets of a span: edited copies keep most of all three.
@@ -355,16 +361,22 @@ impl DocAnalyzer {
         postings: &AHashMap<u64, Vec<usize>>,
     ) -> Option<Finding> {
         let p = &units[j];
-        let mut candidates: Vec<usize> = p.words[1]
-            .iter()
-            .filter_map(|s| postings.get(s).filter(|l| l.len() <= MAX_POSTINGS))
-            .flatten()
-            .copied()
-            .collect();
-        candidates.sort_unstable();
-        candidates.dedup();
+        // Shared word pairs per earlier paragraph give the pair Jaccard; edited copies keep
+        // at least a quarter of their pairs, so only those are compared in full.
+        let mut shared: AHashMap<usize, usize> = AHashMap::new();
+        for s in &p.words[1] {
+            if let Some(list) = postings.get(s).filter(|l| l.len() <= MAX_POSTINGS) {
+                for &i in list {
+                    *shared.entry(i).or_default() += 1;
+                }
+            }
+        }
+        let pairs = p.words[1].len();
+        let candidates = shared.into_iter().filter_map(|(i, inter)| {
+            let union = pairs + units[i].words[1].len() - inter;
+            (inter * 4 >= union).then_some(i)
+        });
         let mut best: Vec<(f64, usize)> = candidates
-            .into_iter()
             .map(|i| {
                 let q = &units[i];
                 let sim = (0..3)
@@ -672,47 +684,60 @@ fn evidence(units: &[Unit], i: usize, score: f64) -> Evidence {
     }
 }
 
-/// The sentence of source paragraph `i` sharing the most content features with paragraph `j`.
-fn best_sentence(
-    doc: &DocAnalyzer,
-    text: &str,
-    lines: &LineIndex,
-    units: &[Unit],
-    j: usize,
-    i: usize,
-) -> Option<SentenceRef> {
-    let target: AHashSet<u64> = units[j]
-        .unigrams
-        .iter()
-        .chain(&units[j].bigrams)
-        .copied()
-        .collect();
-    sentences(text, units[i].seg.span)
-        .into_iter()
-        .map(|s| {
-            let hashes: Vec<u64> = doc
-                .analyzer
-                .content_words(text, s)
-                .iter()
-                .map(|(_, w)| doc.shingler.hash_word(w))
-                .collect();
-            let bigrams = hashes
-                .windows(2)
-                .map(|w| fmix64(w[0].rotate_left(17) ^ w[1]));
-            let hits = hashes
-                .iter()
-                .copied()
-                .chain(bigrams)
-                .filter(|f| target.contains(f))
-                .count();
-            (hits, s)
-        })
-        .max_by(|a, b| a.0.cmp(&b.0).then(b.1.start.cmp(&a.1.start)))
-        .filter(|(hits, _)| *hits > 0)
-        .map(|(_, s)| SentenceRef {
-            span: s,
-            line: lines.line(s.start),
-        })
+/// Content features (stem and stem-pair hashes) of each sentence of a paragraph, computed
+/// once per paragraph however many findings cite it.
+#[derive(Default)]
+struct SentenceFeatures {
+    by_paragraph: AHashMap<usize, Vec<(Span, Vec<u64>)>>,
+}
+
+impl SentenceFeatures {
+    /// The sentence of source paragraph `i` sharing the most content features with paragraph `j`.
+    fn best(
+        &mut self,
+        doc: &DocAnalyzer,
+        text: &str,
+        lines: &LineIndex,
+        units: &[Unit],
+        j: usize,
+        i: usize,
+    ) -> Option<SentenceRef> {
+        let sentences = self.by_paragraph.entry(i).or_insert_with(|| {
+            sentences(text, units[i].seg.span)
+                .into_iter()
+                .map(|s| {
+                    let hashes: Vec<u64> = doc
+                        .analyzer
+                        .content_words(text, s)
+                        .iter()
+                        .map(|(_, w)| doc.shingler.hash_word(w))
+                        .collect();
+                    let pairs: Vec<u64> = pair_hashes(&hashes).collect();
+                    (s, hashes.into_iter().chain(pairs).collect())
+                })
+                .collect()
+        });
+        let target = &units[j];
+        let known = |f: &u64| {
+            target.unigrams.binary_search(f).is_ok() || target.bigrams.binary_search(f).is_ok()
+        };
+        sentences
+            .iter()
+            .map(|(s, features)| (features.iter().filter(|f| known(f)).count(), *s))
+            .max_by(|a, b| a.0.cmp(&b.0).then(b.1.start.cmp(&a.1.start)))
+            .filter(|(hits, _)| *hits > 0)
+            .map(|(_, s)| SentenceRef {
+                span: s,
+                line: lines.line(s.start),
+            })
+    }
+}
+
+/// Hashes of adjacent content-word pairs, given the content words' hashes in order.
+fn pair_hashes(hashes: &[u64]) -> impl Iterator<Item = u64> + '_ {
+    hashes
+        .windows(2)
+        .map(|w| fmix64(w[0].rotate_left(17) ^ w[1]))
 }
 
 fn round3(x: f64) -> f64 {
@@ -812,7 +837,7 @@ const POINTER_PHRASES: &[&str] = &[
 ];
 
 /// Link lists, credits, "Read also:"/"Source:" lines, bylines, reference-link definitions.
-fn is_boilerplate(body: &str, seg: &Segment, content: &[(Span, String)], text: &str) -> bool {
+fn is_boilerplate(body: &str, seg: &Segment, content: &[(Span, String)]) -> bool {
     let t = body.trim_start_matches(|c: char| "-*+>#• \t".contains(c));
     let lower = t.to_lowercase();
     if BOILERPLATE_PREFIXES.iter().any(|p| lower.starts_with(p)) {
@@ -836,25 +861,39 @@ fn is_boilerplate(body: &str, seg: &Segment, content: &[(Span, String)], text: &
         return true;
     }
     // Mostly link text: a link list item or a line of links.
+    let link_texts = link_text_ranges(body, seg.span.start);
     let link_text_words = content
         .iter()
-        .filter(|(s, _)| inside_link_text(text, seg.span, *s))
+        .filter(|(s, _)| within(&link_texts, *s))
         .count();
     !content.is_empty()
         && link_text_words * 2
             >= content.len() + (seg.kind == SegmentKind::Paragraph) as usize * content.len()
 }
 
-/// True when `word` sits between `[` and `](` of a Markdown link inside `seg`.
-fn inside_link_text(text: &str, seg: Span, word: Span) -> bool {
-    let before = &text[seg.start..word.start];
-    let after = &text[word.end..seg.end];
-    match (before.rfind('['), before.rfind(']')) {
-        (Some(open), close) if close.is_none_or(|c| c < open) => after
-            .find("](")
-            .is_some_and(|k| after.find(']').is_some_and(|c| c == k)),
-        _ => false,
+/// Byte ranges (absolute) of Markdown link texts: between `[` and a `](` that closes it.
+fn link_text_ranges(body: &str, base: usize) -> Vec<Span> {
+    let mut ranges = Vec::new();
+    let mut from = 0;
+    while let Some(open) = body[from..].find('[').map(|i| from + i) {
+        match body[open + 1..].find(']').map(|i| open + 1 + i) {
+            Some(close) if body[close..].starts_with("](") => {
+                ranges.push(Span::new(base + open + 1, base + close));
+                from = close + 1;
+            }
+            Some(close) => from = close.max(open + 1),
+            None => break,
+        }
     }
+    ranges
+}
+
+/// True when `span` lies inside one of the sorted, disjoint `ranges`.
+fn within(ranges: &[Span], span: Span) -> bool {
+    let i = ranges.partition_point(|r| r.end < span.end);
+    ranges
+        .get(i)
+        .is_some_and(|r| r.start <= span.start && span.end <= r.end)
 }
 
 #[cfg(test)]
