@@ -14,42 +14,95 @@ use unicode_segmentation::UnicodeSegmentation;
 
 /// Calls `f(span, word)` for every word of `text[span]`: UAX #29 words that hold a letter or
 /// digit, with runs of spaceless-script characters split into overlapping bigrams.
+///
+/// Text is taken in chunks between ASCII whitespace (where UAX #29 always breaks); an
+/// all-ASCII chunk goes through [`ascii_words`], which gives the same words as the
+/// Unicode rules at a fraction of the cost, and any other chunk through the full rules.
 pub fn words(text: &str, span: Span, mut f: impl FnMut(Span, &str)) {
+    let bytes = text.as_bytes();
+    let mut i = span.start;
+    while i < span.end {
+        if bytes[i].is_ascii_whitespace() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut ascii = true;
+        while i < span.end && !bytes[i].is_ascii_whitespace() {
+            ascii &= bytes[i].is_ascii();
+            i += 1;
+        }
+        let chunk = Span::new(start, i);
+        if ascii {
+            ascii_words(text, chunk, &mut f);
+        } else {
+            unicode_words(text, chunk, &mut f);
+        }
+    }
+}
+
+/// UAX #29 words of an all-ASCII span: runs of letters, digits and `_`, joined across one
+/// `.` `:` `'` between letters and one `.` `,` `;` `'` between digits (rules WB6–WB12).
+pub fn ascii_words(text: &str, span: Span, f: &mut impl FnMut(Span, &str)) {
+    let b = text.as_bytes();
+    let is_word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    let mut i = span.start;
+    while i < span.end {
+        if !is_word(b[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut alnum = false;
+        loop {
+            while i < span.end && is_word(b[i]) {
+                alnum |= b[i].is_ascii_alphanumeric();
+                i += 1;
+            }
+            let joins = i + 1 < span.end && {
+                let (prev, mid, next) = (b[i - 1], b[i], b[i + 1]);
+                (prev.is_ascii_alphabetic()
+                    && next.is_ascii_alphabetic()
+                    && matches!(mid, b'.' | b':' | b'\''))
+                    || (prev.is_ascii_digit()
+                        && next.is_ascii_digit()
+                        && matches!(mid, b'.' | b',' | b';' | b'\''))
+            };
+            if !joins {
+                break;
+            }
+            i += 1;
+        }
+        if alnum {
+            f(Span::new(start, i), &text[start..i]);
+        }
+    }
+}
+
+/// Words of a span by the full UAX #29 rules; spaceless-script runs become bigrams.
+fn unicode_words(text: &str, span: Span, f: &mut impl FnMut(Span, &str)) {
     let body = span.slice(text);
     // UAX #29 splits ideographs one by one: adjacent ones are gathered into a run first.
     let mut run: Option<Span> = None;
     for (offset, word) in body.split_word_bound_indices() {
         let start = span.start + offset;
-        let first = word.as_bytes()[0];
-        if first.is_ascii() {
-            // Fast path: ASCII words start with an ASCII letter, digit or underscore.
-            if first.is_ascii_alphanumeric() || (first == b'_' && word.len() > 1) {
-                flush_run(text, &mut run, &mut f);
-                f(Span::new(start, start + word.len()), word);
-            } else if !first.is_ascii_whitespace() {
-                flush_run(text, &mut run, &mut f);
-            }
-            continue;
-        }
-        if !word.chars().any(char::is_alphanumeric) {
-            flush_run(text, &mut run, &mut f);
-            continue;
-        }
         let end = start + word.len();
-        if word.chars().any(is_spaceless_script) {
+        if !word.chars().any(char::is_alphanumeric) {
+            flush_run(text, &mut run, f);
+        } else if word.chars().any(is_spaceless_script) {
             match run.as_mut() {
                 Some(r) if r.end == start => r.end = end,
                 _ => {
-                    flush_run(text, &mut run, &mut f);
+                    flush_run(text, &mut run, f);
                     run = Some(Span::new(start, end));
                 }
             }
         } else {
-            flush_run(text, &mut run, &mut f);
+            flush_run(text, &mut run, f);
             f(Span::new(start, end), word);
         }
     }
-    flush_run(text, &mut run, &mut f);
+    flush_run(text, &mut run, f);
 }
 
 fn flush_run(text: &str, run: &mut Option<Span>, f: &mut impl FnMut(Span, &str)) {
@@ -204,6 +257,17 @@ mod tests {
             all_words("Hello, world! 30,000 soldiers — don't stop_me."),
             ["Hello", "world", "30,000", "soldiers", "don't", "stop_me"]
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn ascii_fast_path_matches_uax29(s in "[a-zA-Z0-9_.,;:'\" \n()-]{0,40}") {
+            let mut fast = Vec::new();
+            ascii_words(&s, Span::new(0, s.len()), &mut |sp: Span, _: &str| fast.push(sp));
+            let mut full = Vec::new();
+            unicode_words(&s, Span::new(0, s.len()), &mut |sp: Span, _: &str| full.push(sp));
+            proptest::prop_assert_eq!(fast, full);
+        }
     }
 
     #[test]
