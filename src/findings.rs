@@ -170,8 +170,9 @@ struct Unit {
     lead_in: bool,
     /// First item of the list this unit belongs to (its own index when not a list item).
     list_start: usize,
-    /// A single question ("What are your top moments?").
-    question: bool,
+    /// A question or a closing formula ("We hope ...", "Thanks ..."): it asks or takes
+    /// leave; it does not restate.
+    sign_off: bool,
     /// Sits where recaps sit: a summary section, after a summary cue, or closing the text.
     recap_context: bool,
 }
@@ -265,7 +266,7 @@ impl DocAnalyzer {
                     }
                     _ => units.len(),
                 },
-                question: body.trim_end().ends_with('?') && sentences(text, seg.span).len() == 1,
+                sign_off: is_sign_off(body, text, seg.span),
                 seg,
                 role,
                 words,
@@ -423,8 +424,8 @@ impl DocAnalyzer {
         postings: &AHashMap<u64, Vec<usize>>,
     ) -> Option<Finding> {
         let p = &units[j];
-        if p.question {
-            return None; // A question asks; it does not restate.
+        if p.sign_off {
+            return None;
         }
         let score = weights.containment(p, |f| first_seen.get(&f).is_some_and(|&i| i < cutoff));
         // Away from where recaps sit, only a long paragraph repeating nearly all its content
@@ -821,6 +822,35 @@ const BOILERPLATE_PREFIXES: &[&str] = &[
     "feedback:",
 ];
 
+/// Openers of closing formulas that take leave of the reader rather than restate.
+const SIGN_OFFS: &[&str] = &[
+    "we hope",
+    "i hope",
+    "hopefully",
+    "thank you",
+    "thanks",
+    "many thanks",
+    "happy ",
+    "stay tuned",
+    "feel free",
+    "let us know",
+    "we look forward",
+    "looking forward",
+    "if you have any questions",
+    "see you",
+    "cheers",
+    "enjoy",
+];
+
+/// A single question, or a paragraph opening with a closing formula.
+fn is_sign_off(body: &str, text: &str, span: Span) -> bool {
+    let lower = body
+        .trim_start_matches(|c: char| "-*+>#• \t".contains(c))
+        .to_lowercase();
+    SIGN_OFFS.iter().any(|s| lower.starts_with(s))
+        || (body.trim_end().ends_with('?') && sentences(text, span).len() == 1)
+}
+
 /// Phrases of a one-sentence pointer to a link.
 const POINTER_PHRASES: &[&str] = &[
     "is available",
@@ -947,6 +977,28 @@ mod tests {
         let sources: Vec<_> = f.sources.iter().map(|s| s.paragraph).collect();
         assert!(sources.contains(&0) && sources.contains(&1), "{sources:?}");
         assert!(f.sources[0].sentence.is_some());
+    }
+
+    #[test]
+    fn sign_offs_and_questions_are_not_restatements() {
+        let text = "Volcanic ash grounded flights across northern Europe for three days.\n\n\
+                    Airlines lost millions while stranded passengers slept in terminals.\n\n\
+                    Engineers later tested engines against ash concentration limits.\n\n\
+                    We hope volcanic ash never again grounds European flights and strands passengers.\n\n\
+                    Did volcanic ash ground European flights while airlines lost millions?\n";
+        assert!(
+            analyze(text).findings.is_empty(),
+            "{:?}",
+            analyze(text).findings
+        );
+    }
+
+    #[test]
+    fn parallel_list_items_are_not_near_duplicates() {
+        let text = "Intro about the versioning rules of the package manager.\n\n\
+                    - `strict` requires all dependees to depend on the exact selected version of the library\n\
+                    - `strict` requires all dependees to depend on the same major version of the library\n";
+        assert!(analyze(text).findings.is_empty());
     }
 
     #[test]
