@@ -570,9 +570,7 @@ const CLOSING_PARAGRAPHS: usize = 2;
 /// prose paragraphs of the text.
 fn mark_recap_context(text: &str, units: &mut [Unit]) {
     let starts_with_cue = |s: &str| {
-        let t = s
-            .trim_start_matches(|c: char| "-*+>#•0123456789.) \t".contains(c))
-            .to_lowercase();
+        let t = lower_head(s.trim_start_matches(|c: char| "-*+>#•0123456789.) \t".contains(c)));
         let t = t.trim_start_matches(['*', '_']);
         RECAP_OPENERS.iter().any(|cue| t.starts_with(cue))
     };
@@ -581,14 +579,14 @@ fn mark_recap_context(text: &str, units: &mut [Unit]) {
     for u in units.iter_mut() {
         let body = u.seg.span.slice(text);
         if u.seg.kind == SegmentKind::Heading {
-            let lower = body.to_lowercase();
+            let lower = lower_head(body);
             in_section = RECAP_HEADINGS.iter().any(|h| lower.contains(h));
             in_cued_list = false;
             continue;
         }
         let cued = starts_with_cue(body);
         if u.seg.kind != SegmentKind::ListItem {
-            let lower = body.to_lowercase();
+            let lower = lower_head(body);
             in_cued_list = u.lead_in && (cued || RECAP_LEAD_INS.iter().any(|c| lower.contains(c)));
         }
         u.recap_context =
@@ -842,11 +840,16 @@ const SIGN_OFFS: &[&str] = &[
     "enjoy",
 ];
 
+/// The first few hundred chars of `s`, lowercased: all that cue and prefix checks read
+/// (lowercasing a whole 50 MB line would cost more than analysing it).
+fn lower_head(s: &str) -> String {
+    let end = s.char_indices().nth(300).map_or(s.len(), |(i, _)| i);
+    s[..end].to_lowercase()
+}
+
 /// A single question, or a paragraph opening with a closing formula.
 fn is_sign_off(body: &str, text: &str, span: Span) -> bool {
-    let lower = body
-        .trim_start_matches(|c: char| "-*+>#• \t".contains(c))
-        .to_lowercase();
+    let lower = lower_head(body.trim_start_matches(|c: char| "-*+>#• \t".contains(c)));
     SIGN_OFFS.iter().any(|s| lower.starts_with(s))
         || (body.trim_end().ends_with('?') && sentences(text, span).len() == 1)
 }
@@ -869,7 +872,7 @@ const POINTER_PHRASES: &[&str] = &[
 /// Link lists, credits, "Read also:"/"Source:" lines, bylines, reference-link definitions.
 fn is_boilerplate(body: &str, seg: &Segment, content: &[(Span, String)]) -> bool {
     let t = body.trim_start_matches(|c: char| "-*+>#• \t".contains(c));
-    let lower = t.to_lowercase();
+    let lower = lower_head(t);
     if BOILERPLATE_PREFIXES.iter().any(|p| lower.starts_with(p)) {
         return true;
     }
