@@ -285,6 +285,59 @@ proptest! {
     }
 }
 
+/// A paragraph of `SENTENCES` whose lines are wrapped at some of its spaces (same length).
+fn wrapped_paragraph() -> impl Strategy<Value = (String, String)> {
+    (
+        prop::collection::vec(prop::sample::select(SENTENCES), 1..5),
+        prop::collection::vec(any::<prop::sample::Index>(), 0..8),
+    )
+        .prop_map(|(sentences, wraps)| {
+            let flat = sentences.join(" ");
+            let spaces: Vec<usize> = flat.match_indices(' ').map(|(i, _)| i).collect();
+            let mut wrapped = flat.clone().into_bytes();
+            if !spaces.is_empty() {
+                for w in wraps {
+                    wrapped[spaces[w.index(spaces.len())]] = b'\n';
+                }
+            }
+            (flat, String::from_utf8(wrapped).unwrap())
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(256), ..ProptestConfig::default() })]
+
+    /// Wrapping the lines of a paragraph (blank-line layout) does not change its sentences:
+    /// a line break inside a sentence is not a sentence boundary.
+    #[test]
+    fn line_wraps_do_not_split_sentences((flat, wrapped) in wrapped_paragraph()) {
+        let a = sentences(&flat, Span::new(0, flat.len()));
+        let b = sentences(&wrapped, Span::new(0, wrapped.len()));
+        let show = |text: &str, spans: &[Span]| -> Vec<String> {
+            spans.iter().map(|s| s.slice(text).to_string()).collect()
+        };
+        prop_assert_eq!(&a, &b, "{:#?} vs {:#?}", show(&flat, &a), show(&wrapped, &b));
+    }
+}
+
+/// Sentences of a wrapped paragraph, as `deja doc` cites them as evidence.
+#[test]
+fn wrapped_sentences() {
+    let text = "Run the build script from a clean checkout so that no stale object files end\nup in the release archive. Then tag\nthe release.\nDone!";
+    let got: Vec<&str> = sentences(text, Span::new(0, text.len()))
+        .iter()
+        .map(|s| s.slice(text))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "Run the build script from a clean checkout so that no stale object files end\nup in the release archive.",
+            "Then tag\nthe release.",
+            "Done!"
+        ]
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // MinHash.
 
