@@ -698,3 +698,53 @@ fn near_duplicate_threshold() {
     );
     assert_eq!(out.single().flagged(), [(3, "duplicate")]);
 }
+
+/// Walks honour `.gitignore` inside a git work tree, `.ignore` files always, skip hidden
+/// files, and `--glob` filters (as ripgrep does).
+#[test]
+fn walk_honours_ignore_files_and_globs() {
+    let dir = Dir::new();
+    for name in ["a.txt", "skip.txt", "sub/c.md", ".hidden.txt", "sub/d.log"] {
+        dir.copy_fixture("clean.txt", &format!("repo/{name}"));
+    }
+    std::fs::create_dir_all(dir.path().join("repo/.git")).unwrap();
+    dir.create("repo/.gitignore", "skip.txt\n");
+    dir.create("repo/sub/.ignore", "*.log\n");
+    let ids = |args: &[&str]| -> Vec<String> {
+        doc_json(dir.path(), args, 0)
+            .ids()
+            .iter()
+            .map(|v| v.as_str().unwrap().replace('\\', "/"))
+            .collect()
+    };
+    assert_eq!(ids(&["repo"]), ["repo/a.txt", "repo/sub/c.md"]);
+    assert_eq!(ids(&["repo", "--glob", "*.md"]), ["repo/sub/c.md"]);
+    assert_eq!(ids(&["repo", "--glob", "!*.md"]), ["repo/a.txt"]);
+    // A file named explicitly is read even when ignored.
+    assert_eq!(ids(&["repo/skip.txt"]), ["repo/skip.txt"]);
+}
+
+/// Compressed JSONL (`.jsonl.gz`, `.jsonl.zst`) gives the same report as plain JSONL.
+#[test]
+fn compressed_jsonl_input() {
+    use std::io::Write;
+    let dir = Dir::new();
+    let body: String = [
+        serde_json::json!({"id": 1, "text": fixture_text("plain.txt")}),
+        serde_json::json!({"id": "two", "text": fixture_text("german.txt")}),
+    ]
+    .iter()
+    .map(|r| format!("{r}\n"))
+    .collect();
+    dir.create("c.jsonl", &body);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(body.as_bytes()).unwrap();
+    dir.create("c.jsonl.gz", gz.finish().unwrap());
+    dir.create("c.jsonl.zst", zstd::encode_all(body.as_bytes(), 3).unwrap());
+    let plain = run_expect(dir.doc(&["c.jsonl", "--format", "jsonl"]), 0);
+    assert_eq!(stdout(&plain).lines().count(), 2);
+    for name in ["c.jsonl.gz", "c.jsonl.zst"] {
+        let out = run_expect(dir.doc(&[name, "--format", "jsonl"]), 0);
+        assert_eq!(stdout(&out), stdout(&plain), "{name}");
+    }
+}
