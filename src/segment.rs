@@ -372,9 +372,27 @@ pub fn sentences(text: &str, span: Span) -> Vec<Span> {
             Some(last) if join_next => last.end = s.end,
             _ => out.push(s),
         }
-        join_next = ends_with_abbreviation(out.last().map_or("", |l| l.slice(text)));
+        let last = out.last().map_or("", |l| l.slice(text));
+        // UAX #29 breaks after every line break; a wrapped line does not end a sentence.
+        join_next = ends_with_abbreviation(last)
+            || (ends_with_line_break(piece) && !ends_with_terminal(last));
     }
     out
+}
+
+fn ends_with_line_break(piece: &str) -> bool {
+    piece
+        .trim_end_matches([' ', '\t'])
+        .ends_with(['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}'])
+}
+
+/// True when `sentence` ends with sentence-final punctuation (before closing quotes/brackets).
+fn ends_with_terminal(sentence: &str) -> bool {
+    sentence
+        .trim_end_matches(['"', '\'', ')', ']', '}', '»', '”', '’', '」', '』', '）'])
+        .ends_with([
+            '.', '!', '?', '…', '。', '！', '？', '‼', '⁇', '⁈', '⁉', '．',
+        ])
 }
 
 fn ends_with_abbreviation(sentence: &str) -> bool {
@@ -488,6 +506,17 @@ mod tests {
         assert_eq!(got[0], "Dr. Smith arrived at 5 p.m. today.");
         assert_eq!(got[1], "He left, e.g. at noon.");
         assert_eq!(got[2], "Then J. Doe came!");
+    }
+
+    #[test]
+    fn wrapped_lines_do_not_end_sentences() {
+        let text = "One line\ncontinued here. Next\r\none!\nLast line";
+        let s = sentences(text, Span::new(0, text.len()));
+        let got: Vec<_> = s.iter().map(|s| s.slice(text)).collect();
+        assert_eq!(
+            got,
+            ["One line\ncontinued here.", "Next\r\none!", "Last line"]
+        );
     }
 
     #[test]
