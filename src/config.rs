@@ -244,9 +244,7 @@ impl Config {
     }
 
     fn from_raw(raw: RawConfig, root: PathBuf, path: Option<PathBuf>) -> Result<Config> {
-        let name = path
-            .clone()
-            .unwrap_or_else(|| PathBuf::from(CONFIG_FILE));
+        let name = path.clone().unwrap_or_else(|| PathBuf::from(CONFIG_FILE));
         let err = |m: String| config_error(&name, m);
         validate_thresholds(&raw.thresholds, "thresholds").map_err(err)?;
         let include = raw
@@ -275,7 +273,9 @@ impl Config {
             exclude: raw.exclude,
             fail_on: raw.fail_on.unwrap_or_else(|| CheckKind::ALL.to_vec()),
             ignore: raw.ignore,
-            baseline: raw.baseline.unwrap_or_else(|| PathBuf::from(DEFAULT_BASELINE)),
+            baseline: raw
+                .baseline
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_BASELINE)),
             language,
             min_words: raw.min_words.unwrap_or(DEFAULT_MIN_WORDS),
             thresholds: raw.thresholds,
@@ -479,8 +479,8 @@ mod tests {
         assert!(e.to_string().contains("language"), "{e}");
         let e = Config::parse("exclude = [\"a[\"]\n", "deja.toml").unwrap_err();
         assert!(e.to_string().contains("exclude[0]"), "{e}");
-        let e = Config::parse("[[overrides]]\npaths = [\"a\"]\nfail = []\n", "deja.toml")
-            .unwrap_err();
+        let e =
+            Config::parse("[[overrides]]\npaths = [\"a\"]\nfail = []\n", "deja.toml").unwrap_err();
         assert!(e.to_string().contains("fail"), "{e}");
     }
 
@@ -504,7 +504,10 @@ mod tests {
 
     #[test]
     fn kinds_parse_in_both_spellings() {
-        assert_eq!(CheckKind::parse("near-duplicate"), Some(CheckKind::NearDuplicate));
+        assert_eq!(
+            CheckKind::parse("near-duplicate"),
+            Some(CheckKind::NearDuplicate)
+        );
         assert_eq!(CheckKind::parse("cross_file"), Some(CheckKind::CrossFile));
         assert_eq!(CheckKind::parse("x"), None);
     }

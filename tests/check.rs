@@ -144,8 +144,14 @@ fn human_format_shows_evidence_and_summary() {
 #[test]
 fn clean_repository_passes() {
     let repo = Repo::new(&[
-        ("a.md", "# A\n\nThe first document talks about apples and orchards in the north.\n"),
-        ("b.rst", "B\n=\n\nThe second document talks about harbours, ships and tides in the south.\n"),
+        (
+            "a.md",
+            "# A\n\nThe first document talks about apples and orchards in the north.\n",
+        ),
+        (
+            "b.rst",
+            "B\n=\n\nThe second document talks about harbours, ships and tides in the south.\n",
+        ),
     ]);
     let (code, out, _) = repo.run(&[]);
     assert_eq!(code, 0, "{out}");
@@ -317,9 +323,15 @@ fn rst_and_asciidoc_code_is_not_prose() {
     let literal = "Run this::\n\n    cargo build --release --locked --target x86_64-unknown-linux-gnu and more words here\n";
     let code_adoc = "[source,sh]\n----\ncargo build --release --locked --target x86_64-unknown-linux-gnu and more words here\n----\n";
     let repo = Repo::new(&[
-        ("a.rst", &format!("A\n=\n\n{code_rst}\n{literal}\n{COPIED}\n")),
+        (
+            "a.rst",
+            &format!("A\n=\n\n{code_rst}\n{literal}\n{COPIED}\n"),
+        ),
         ("b.adoc", &format!("= B\n\n{code_adoc}\n{COPIED}\n")),
-        ("c.rst", &format!("C\n=\n\n{literal}\n.. note::\n\n   {COPIED}\n")),
+        (
+            "c.rst",
+            &format!("C\n=\n\n{literal}\n.. note::\n\n   {COPIED}\n"),
+        ),
     ]);
     let (code, v) = repo.json(&[]);
     assert_eq!(code, 1);
@@ -346,7 +358,10 @@ fn config_selects_files_and_policy() {
     assert_eq!(code, 1);
     assert_eq!(kinds(&v).len(), 1);
     // Restatements reported but not failing.
-    repo.write("deja.toml", "fail_on = [\"cross_file\"]\n[[overrides]]\npaths = [\"docs/release.md\"]\nfail_on = []\n");
+    repo.write(
+        "deja.toml",
+        "fail_on = [\"cross_file\"]\n[[overrides]]\npaths = [\"docs/release.md\"]\nfail_on = []\n",
+    );
     let (code, v) = repo.json(&[]);
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["findings"].as_array().unwrap().len(), 2);
@@ -383,7 +398,10 @@ fn config_errors_name_the_key_and_exit_2() {
         ("[thresholds]\ncross_file = 2.0\n", "thresholds.cross_file"),
         ("fail_on = [\"copies\"]\n", "copies"),
         ("min_words = \"ten\"\n", "min_words"),
-        ("[[overrides]]\npaths = [\"x\"]\nlanguage = \"xx\"\n", "overrides[0].language"),
+        (
+            "[[overrides]]\npaths = [\"x\"]\nlanguage = \"xx\"\n",
+            "overrides[0].language",
+        ),
         ("exclude = [\"[\"]\n", "exclude[0]"),
     ] {
         repo.write("deja.toml", toml);
@@ -439,7 +457,11 @@ fn git(repo: &Repo, args: &[&str]) {
         .args(args)
         .output()
         .unwrap();
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
 }
 
 #[test]
@@ -447,7 +469,10 @@ fn changed_since_checks_only_changed_files_against_the_whole_tree() {
     let repo = Repo::new(&[
         ("docs/ash.md", RECAP),
         ("docs/install.md", &format!("# Install\n\n{COPIED}\n")),
-        ("docs/other.md", "# Other\n\nNothing special is written in this document about anything.\n"),
+        (
+            "docs/other.md",
+            "# Other\n\nNothing special is written in this document about anything.\n",
+        ),
     ]);
     git(&repo, &["init", "-q"]);
     git(&repo, &["add", "."]);
@@ -455,7 +480,9 @@ fn changed_since_checks_only_changed_files_against_the_whole_tree() {
     // A tracked file changes and an untracked one appears, both copying an unchanged file.
     repo.write(
         "docs/other.md",
-        &format!("# Other\n\nNothing special is written in this document about anything.\n\n{COPIED}\n"),
+        &format!(
+            "# Other\n\nNothing special is written in this document about anything.\n\n{COPIED}\n"
+        ),
     );
     repo.write("docs/new.md", &format!("# New\n\n{COPIED}\n"));
     let (code, v) = repo.json(&["--changed-since", "HEAD"]);

@@ -218,7 +218,8 @@ mod tests {
 
     #[test]
     fn fingerprints_are_stable_under_edits_elsewhere() {
-        let a = "# Intro\n\nSome text.\n\nThe build fails when a paragraph is copied between files.\n";
+        let a =
+            "# Intro\n\nSome text.\n\nThe build fails when a paragraph is copied between files.\n";
         let b = "# Introduction\n\nSome other, longer text.\n\nAnd more.\n\nThe build fails when a paragraph is copied between files.\n\nEnd.\n";
         assert_eq!(fp_of(a), fp_of(b));
         // Whitespace, case and punctuation do not matter; words do.
@@ -278,6 +279,9 @@ mod tests {
         base.save(&p).unwrap();
         assert_eq!(Baseline::load(&p).unwrap(), base);
         std::fs::write(&p, "{\"version\": 1, \"findings\": [], \"extra\": 1}").unwrap();
-        assert!(Baseline::load(&p).unwrap_err().to_string().contains("extra"));
+        assert!(Baseline::load(&p)
+            .unwrap_err()
+            .to_string()
+            .contains("extra"));
     }
 }

@@ -363,6 +363,12 @@ fn rst(b: &mut Blanker) {
         if indent > 0 {
             b.unindent(i);
         }
+        // A line opening with a substitution (`|release| warns …`) is text, not a table row or
+        // a line block (`| `).
+        if t.len() > 1 && t.starts_with('|') && !t[1..].starts_with([' ', '|']) {
+            let s = b.lines[i].0 + (line.len() - line.trim_start().len());
+            b.out[s] = b' ';
+        }
         let first_of_paragraph = para_indent.is_none();
         if first_of_paragraph {
             para_indent = Some(indent);
@@ -513,9 +519,9 @@ fn asciidoc(b: &mut Blanker) {
                 .is_some_and(|k| k > 0 && !t[1..1 + k].contains(' '));
         let is_macro = t.contains("::")
             && t.ends_with(']')
-            && t.split("::")
-                .next()
-                .is_some_and(|m| !m.is_empty() && m.chars().all(|c| c.is_alphanumeric() || c == '-'));
+            && t.split("::").next().is_some_and(|m| {
+                !m.is_empty() && m.chars().all(|c| c.is_alphanumeric() || c == '-')
+            });
         if is_title || is_attribute || is_macro || t == "+" {
             b.blank_line(i);
             i += 1;
@@ -688,6 +694,16 @@ mod tests {
         assert!(!p.text.contains("hidden"));
         assert!(p.text.contains("<!-- deja-ignore -->"));
         assert_eq!(p.markers, [text.find("<!-- deja").unwrap()]);
+    }
+
+    #[test]
+    fn rst_substitutions_do_not_split_paragraphs() {
+        let text = "This policy was introduced in CMake version 3.14.  CMake version\n|release| warns when the policy is not set.\n\n| a line\n| block\n";
+        let p = prose(text, Markup::Rst);
+        assert_eq!(
+            p[0],
+            "This policy was introduced in CMake version 3.14.  CMake version\n|release| warns when the policy is not set."
+        );
     }
 
     #[test]

@@ -35,7 +35,7 @@ use crate::input::{decode_text, expand, InputOptions, Source};
 use crate::segment::{paragraphs, SegmentKind};
 use crate::shingle::Shingler;
 use crate::span::{LineIndex, Span};
-use crate::tokenize::words;
+use crate::tokenize::{normalize, words};
 use markup::{prepare, Markup};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -316,7 +316,14 @@ pub fn check_documents(
                 Cow::Borrowed(_) => None,
             };
             let prose = prepared.as_deref().unwrap_or(&f.text);
-            let (report, paras): (_, Vec<(Span, SegmentKind)>) = if target {
+            let intra = [
+                CheckKind::Duplicate,
+                CheckKind::NearDuplicate,
+                CheckKind::Restatement,
+            ]
+            .iter()
+            .any(|&k| settings[si].reports(k));
+            let (report, paras): (_, Vec<(Span, SegmentKind)>) = if target && intra {
                 let r = analyzers[si].analyze(serde_json::Value::String(f.path.clone()), prose);
                 let ps = r.paragraphs.iter().map(|p| (p.span, p.kind)).collect();
                 (Some(r), ps)
@@ -483,16 +490,29 @@ fn cross_file(works: &[FileWork], settings: &[FileSettings]) -> Vec<CheckFinding
         .map(|w| {
             let min_words = settings[w.settings].min_words;
             let prose = w.prose();
+            let mut hashes = Vec::new();
             w.paragraphs
                 .iter()
                 .enumerate()
-                .filter(|(_, (span, kind))| {
+                .filter(|(_, (_, kind))| {
                     matches!(
                         kind,
                         SegmentKind::Paragraph | SegmentKind::ListItem | SegmentKind::Quote
-                    ) && prose_words(prose, *span) >= min_words.max(1)
+                    )
                 })
-                .map(|(i, (span, _))| (i, *span, shingler.shingle_set(prose, *span)))
+                .filter_map(|(i, (span, _))| {
+                    // One pass over the words: prose count and shingles together.
+                    hashes.clear();
+                    let n = prose_word_hashes(prose, *span, &shingler, &mut hashes);
+                    if n < min_words.max(1) {
+                        return None;
+                    }
+                    let mut set = Vec::with_capacity(hashes.len());
+                    shingler.shingles_of(&hashes, &mut set);
+                    set.sort_unstable();
+                    set.dedup();
+                    Some((i, *span, set))
+                })
                 .collect()
         })
         .collect();
@@ -510,7 +530,13 @@ fn cross_file(works: &[FileWork], settings: &[FileSettings]) -> Vec<CheckFinding
         }
     }
     let mut order: Vec<usize> = (0..units.len()).collect();
-    order.sort_by_key(|&u| (works[units[u].file].target, units[u].file, units[u].span.start));
+    order.sort_by_key(|&u| {
+        (
+            works[units[u].file].target,
+            units[u].file,
+            units[u].span.start,
+        )
+    });
     for (rank, &u) in order.iter().enumerate() {
         units[u].rank = rank;
     }
@@ -563,8 +589,7 @@ fn cross_file(works: &[FileWork], settings: &[FileSettings]) -> Vec<CheckFinding
     for (u, unit) in units.iter().enumerate() {
         let w = &works[unit.file];
         let s = &settings[w.settings];
-        if !w.target || !s.reports(CheckKind::CrossFile) || w.suppressed.contains(&unit.paragraph)
-        {
+        if !w.target || !s.reports(CheckKind::CrossFile) || w.suppressed.contains(&unit.paragraph) {
             continue;
         }
         let g = group_of[u];
@@ -585,7 +610,10 @@ fn cross_file(works: &[FileWork], settings: &[FileSettings]) -> Vec<CheckFinding
         if sources.is_empty() {
             continue;
         }
-        sources.sort_by(|a, b| b.0.total_cmp(&a.0).then(units[a.1].rank.cmp(&units[b.1].rank)));
+        sources.sort_by(|a, b| {
+            b.0.total_cmp(&a.0)
+                .then(units[a.1].rank.cmp(&units[b.1].rank))
+        });
         sources.truncate(3);
         let text = &w.text;
         let para = normalized_words(w.prose(), unit.span);
@@ -633,6 +661,23 @@ pub fn prose_words(text: &str, span: Span) -> usize {
     n
 }
 
+/// [`prose_words`], also appending the hash of every word (prose or not) to `hashes`.
+fn prose_word_hashes(text: &str, span: Span, shingler: &Shingler, hashes: &mut Vec<u64>) -> usize {
+    let body = span.slice(text);
+    let skip = non_prose_ranges(body);
+    let mut n = 0;
+    let mut buf = String::new();
+    words(text, span, |s, w| {
+        let (a, b) = (s.start - span.start, s.end - span.start);
+        if !skip.iter().any(|&(x, y)| x <= a && b <= y) {
+            n += 1;
+        }
+        normalize(w, &mut buf);
+        hashes.push(shingler.hash_word(&buf));
+    });
+    n
+}
+
 /// Byte ranges (relative to `body`) of link text and targets, URLs, inline code and roles.
 fn non_prose_ranges(body: &str) -> Vec<(usize, usize)> {
     let b = body.as_bytes();
@@ -661,16 +706,16 @@ fn non_prose_ranges(body: &str) -> Vec<(usize, usize)> {
                     .find(|c: char| !(c.is_ascii_alphanumeric() || c == ':' || c == '-'))
                     .unwrap_or(0);
                 let after = &rest[1 + name_len..];
-                if name_len > 1 && rest[..1 + name_len].ends_with(':') && after.starts_with('`')
-                {
+                if name_len > 1 && rest[..1 + name_len].ends_with(':') && after.starts_with('`') {
                     after[1..].find('`').map(|k| i + 1 + name_len + 1 + k + 1)
                 } else {
                     None
                 }
             }
-            b'h' | b'w' if rest.starts_with("http://")
-                || rest.starts_with("https://")
-                || rest.starts_with("www.") =>
+            b'h' | b'w'
+                if rest.starts_with("http://")
+                    || rest.starts_with("https://")
+                    || rest.starts_with("www.") =>
             {
                 Some(i + rest.find(|c: char| c.is_whitespace()).unwrap_or(rest.len()))
             }
@@ -750,7 +795,10 @@ mod tests {
         let files = vec![
             file("b.md", &format!("# B\n\nIntro of b.\n\n{COPY}\n")),
             file("a.md", &format!("# A\n\n{COPY}\n")),
-            file("c.md", "# C\n\nNothing in common with the others at all, really nothing.\n"),
+            file(
+                "c.md",
+                "# C\n\nNothing in common with the others at all, really nothing.\n",
+            ),
         ];
         let r = check_documents(&Config::default(), &CheckOptions::default(), files).unwrap();
         assert_eq!(r.findings.len(), 1, "{:?}", r.findings);

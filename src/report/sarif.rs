@@ -117,10 +117,18 @@ pub fn message(f: &CheckFinding) -> String {
     let list = links.join(", ");
     let score = format!("{:.2}", f.score);
     match f.kind {
-        CheckKind::Duplicate => format!("This paragraph repeats the paragraph at {list} (similarity {score})."),
-        CheckKind::NearDuplicate => format!("This paragraph is an edited copy of the paragraph at {list} (similarity {score})."),
-        CheckKind::Restatement => format!("This paragraph restates earlier text ({score} of its content): {list}."),
-        CheckKind::CrossFile => format!("This paragraph is copied from {list} (similarity {score})."),
+        CheckKind::Duplicate => {
+            format!("This paragraph repeats the paragraph at {list} (similarity {score}).")
+        }
+        CheckKind::NearDuplicate => format!(
+            "This paragraph is an edited copy of the paragraph at {list} (similarity {score})."
+        ),
+        CheckKind::Restatement => {
+            format!("This paragraph restates earlier text ({score} of its content): {list}.")
+        }
+        CheckKind::CrossFile => {
+            format!("This paragraph is copied from {list} (similarity {score}).")
+        }
     }
 }
 
