@@ -235,11 +235,10 @@ impl Config {
         }
         match find_upward(start) {
             Some(p) => Config::load(&p),
-            None => {
-                let mut c = Config::default();
-                c.root = start.to_path_buf();
-                Ok(c)
-            }
+            None => Ok(Config {
+                root: start.to_path_buf(),
+                ..Config::default()
+            }),
         }
     }
 

@@ -52,7 +52,7 @@ for tree in cmake git; do
         git) fmt=(--format asciidoc --formats-exts "asciidoc:adoc,txt") ;;
     esac
     (cd "$tree" && "$DEJA" check --format json -q --no-baseline > "$WORK/$tree.deja.json") || true
-    (cd "$tree" && "$DEJA" check --config ../cross-only.toml --format json -q --no-baseline > "$WORK/$tree.deja-cross.json") || true
+    (cd "$tree" && "$DEJA" check --config ../cross-only.toml --format json -q --no-baseline . > "$WORK/$tree.deja-cross.json") || true
     rm -rf "$WORK/$tree.jscpd" && (cd "$tree" && "$JSCPD" "${fmt[@]}" -r json -o "$WORK/$tree.jscpd" . > /dev/null) || true
     python3 - "$WORK" "$tree" <<'PY'
 import collections, json, sys

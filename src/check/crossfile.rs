@@ -89,7 +89,7 @@ pub fn join(sets: &[Vec<u64>], threshold: f64) -> Join {
             postings.entry(h).or_default().push(x as u32);
         }
     }
-    pairs.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    pairs.sort_by_key(|p| (p.0, p.1));
     Join { groups, pairs }
 }
 

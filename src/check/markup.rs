@@ -44,6 +44,41 @@ impl Markup {
     }
 }
 
+impl Markup {
+    /// The markup of a file by its extension, and for `.txt` files by their content: reST
+    /// directives or targets (`.. name::`, `.. _label:`) make it reST, AsciiDoc blocks, includes
+    /// and `[source]` attributes make it AsciiDoc, anything else is plain text.
+    pub fn detect(path: &str, text: &str) -> Markup {
+        let by_ext = Markup::of_path(path);
+        if by_ext != Markup::Text {
+            return by_ext;
+        }
+        let (mut rst, mut adoc) = (0, 0);
+        for line in text.lines().take(2000) {
+            let t = line.trim_end();
+            if let Some(rest) = t.trim_start().strip_prefix(".. ") {
+                if directive(rest).is_some() || rest.starts_with('_') {
+                    rst += 1;
+                }
+            } else if t == "----" || t == "...." || t == "|===" || t == "////" {
+                adoc += 1;
+            } else if t.starts_with("[source")
+                || (t.starts_with("include::") && t.ends_with(']'))
+                || (t.starts_with("linkgit:") || t.contains(" linkgit:"))
+            {
+                adoc += 1;
+            }
+        }
+        if rst > adoc {
+            Markup::Rst
+        } else if adoc > rst {
+            Markup::AsciiDoc
+        } else {
+            Markup::Text
+        }
+    }
+}
+
 /// A text ready for `segment`: same length and line breaks as the original.
 #[derive(Clone, Debug)]
 pub struct Prepared<'a> {
@@ -639,6 +674,23 @@ mod tests {
         assert_eq!(Markup::of_path("x.adoc"), Markup::AsciiDoc);
         assert_eq!(Markup::of_path("x.md"), Markup::Markdown);
         assert_eq!(Markup::of_path("notes.txt"), Markup::Text);
+    }
+
+    #[test]
+    fn text_files_are_sniffed() {
+        assert_eq!(
+            Markup::detect("a.txt", "Intro\n\n.. code-block:: cmake\n\n  x()\n"),
+            Markup::Rst
+        );
+        assert_eq!(
+            Markup::detect("a.txt", "Intro\n\n----\ncode\n----\n"),
+            Markup::AsciiDoc
+        );
+        assert_eq!(Markup::detect("a.txt", "Just words.\n"), Markup::Text);
+        assert_eq!(
+            Markup::detect("a.md", ".. code-block:: x\n"),
+            Markup::Markdown
+        );
     }
 
     #[test]

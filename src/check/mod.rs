@@ -309,7 +309,7 @@ pub fn check_documents(
         .zip(file_settings)
         .map(|(f, si)| {
             let target = opts.changed.as_ref().is_none_or(|c| c.contains(&f.path));
-            let p = prepare(&f.text, Markup::of_path(&f.path));
+            let p = prepare(&f.text, Markup::detect(&f.path, &f.text));
             let markers = p.markers;
             let prepared = match p.text {
                 Cow::Owned(s) => Some(s),
