@@ -101,11 +101,13 @@ pub fn prepare(text: &str, markup: Markup) -> Prepared<'_> {
         Markup::Rst => {
             let mut b = Blanker::new(text);
             rst(&mut b);
+            blank_rst_roles(&mut b.out);
             b.finish()
         }
         Markup::AsciiDoc => {
             let mut b = Blanker::new(text);
             asciidoc(&mut b);
+            blank_adoc_macros(&mut b.out);
             b.finish()
         }
     }
@@ -423,6 +425,86 @@ fn rst(b: &mut Blanker) {
                 b.blank_lines(j, end);
                 i = end;
                 para_indent = None;
+                continue;
+            }
+        }
+        i += 1;
+    }
+}
+
+/// Blanks the names of reST roles (`:ref:`, `:prop_tgt:`, `:py:func:` before a backquote):
+/// markup, not words of the text.
+fn blank_rst_roles(out: &mut [u8]) {
+    let mut i = 0;
+    while i < out.len() {
+        if out[i] == b':'
+            && (i == 0 || !out[i - 1].is_ascii_alphanumeric())
+            && out.get(i + 1).is_some_and(u8::is_ascii_alphabetic)
+        {
+            let mut j = i + 1;
+            while j < out.len()
+                && (out[j].is_ascii_alphanumeric()
+                    || matches!(out[j], b'_' | b'-' | b':' | b'.' | b'+'))
+            {
+                j += 1;
+            }
+            // The name ends with `:` and a backquote follows.
+            if j < out.len() && out[j] == b'`' && out[j - 1] == b':' && j - i > 2 {
+                out[i..j].iter_mut().for_each(|b| *b = b' ');
+                i = j;
+                continue;
+            }
+        }
+        i += 1;
+    }
+}
+
+/// Blanks the names of AsciiDoc inline macros (`linkgit:`, `xref:`, `kbd:` …).
+fn blank_adoc_macros(out: &mut [u8]) {
+    const NAMES: &[&[u8]] = &[
+        b"linkgit:",
+        b"xref:",
+        b"link:",
+        b"footnote:",
+        b"kbd:",
+        b"btn:",
+        b"menu:",
+        b"image:",
+        b"mailto:",
+    ];
+    let mut i = 0;
+    while i < out.len() {
+        // Cross references `<<id,label>>` keep their label; anchors `[[id]]` go.
+        if out[i..].starts_with(b"<<") || out[i..].starts_with(b"[[") {
+            let close: &[u8] = if out[i] == b'<' { b">>" } else { b"]]" };
+            let end = out[i + 2..]
+                .windows(2)
+                .take(200)
+                .position(|w| w == close)
+                .map(|k| i + 2 + k);
+            if let Some(end) = end {
+                let inner = &out[i + 2..end];
+                let cut = if close == b"]]" {
+                    end
+                } else {
+                    inner
+                        .iter()
+                        .position(|&c| c == b',')
+                        .map_or(i + 2, |k| i + 2 + k + 1)
+                };
+                if !inner.contains(&b'\n') {
+                    out[i..cut].iter_mut().for_each(|b| *b = b' ');
+                    out[end..end + 2].iter_mut().for_each(|b| *b = b' ');
+                    i = end + 2;
+                    continue;
+                }
+            }
+        }
+        if i == 0 || !out[i - 1].is_ascii_alphanumeric() {
+            if let Some(n) = NAMES.iter().find(|n| out[i..].starts_with(n)) {
+                let len = n.len();
+                out[i..i + len].iter_mut().for_each(|b| *b = b' ');
+                i += len;
                 continue;
             }
         }
@@ -755,6 +837,25 @@ mod tests {
         assert_eq!(
             p[0],
             "This policy was introduced in CMake version 3.14.  CMake version\n|release| warns when the policy is not set."
+        );
+    }
+
+    #[test]
+    fn role_and_macro_names_are_blanked() {
+        let text = "See :prop_tgt:`FOO` and :py:func:`bar`, not a: `b`.\n";
+        let p = prepare(text, Markup::Rst);
+        assert_eq!(
+            p.text,
+            "See           `FOO` and          `bar`, not a: `b`.\n"
+        );
+        let text = "See linkgit:git-config[1].\n";
+        let p = prepare(text, Markup::AsciiDoc);
+        assert_eq!(p.text, "See         git-config[1].\n");
+        let text = "[[def_tree]]tree:: a <<def_tree_object,tree object>>.\n";
+        let p = prepare(text, Markup::AsciiDoc);
+        assert_eq!(
+            p.text,
+            "            tree:: a                  tree object  .\n"
         );
     }
 
