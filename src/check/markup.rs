@@ -855,7 +855,7 @@ mod tests {
         let p = prepare(text, Markup::AsciiDoc);
         assert_eq!(
             p.text,
-            "            tree:: a                  tree object  .\n"
+            "            tree:: a                   tree object  .\n"
         );
     }
 
