@@ -529,3 +529,40 @@ fn doc_command_speaks_sarif_and_github_too() {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["runs"][0]["results"][0]["ruleId"], "deja/restatement");
 }
+
+#[test]
+fn changed_since_respects_the_baseline_from_either_side_of_a_copy() {
+    let repo = Repo::new(&[
+        ("docs/a.md", &format!("# A\n\n{COPIED}\n")),
+        ("docs/b.md", &format!("# B\n\n{COPIED}\n")),
+    ]);
+    git(&repo, &["init", "-q"]);
+    assert_eq!(repo.run(&["--write-baseline"]).0, 0);
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-qm", "one"]);
+    // a.md (the original in path order) is edited elsewhere: the accepted copy stays accepted.
+    repo.write(
+        "docs/a.md",
+        &format!("# A\n\nA new first paragraph that says something else entirely, at length.\n\n{COPIED}\n"),
+    );
+    let (code, v) = repo.json(&["--changed-since", "HEAD"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["baselined"], 1);
+    // A third copy is new.
+    repo.write("docs/c.md", &format!("# C\n\n{COPIED}\n"));
+    let (code, v) = repo.json(&["--changed-since", "HEAD"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        kinds(&v),
+        [("cross_file".into(), "docs/c.md".into(), 3)],
+        "{v}"
+    );
+    // The full run agrees.
+    let (code, v) = repo.json(&[]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        kinds(&v),
+        [("cross_file".into(), "docs/c.md".into(), 3)],
+        "{v}"
+    );
+}

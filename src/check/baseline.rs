@@ -71,6 +71,9 @@ pub struct BaselineEntry {
     pub kind: CheckKind,
     /// The file it was found in (relative to the config's directory).
     pub path: String,
+    /// For a cross-file copy: the file of its source (the other side of the copy).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub source: String,
     /// How many findings with this fingerprint the file had.
     #[serde(default = "one")]
     pub count: usize,
@@ -99,21 +102,27 @@ pub trait Fingerprinted {
     fn fingerprint(&self) -> &str;
     /// The path of its file.
     fn path(&self) -> &str;
+    /// The files of its sources.
+    fn source_paths(&self) -> Vec<&str> {
+        Vec::new()
+    }
 }
 
 impl Baseline {
-    /// A baseline of `findings`: (fingerprint, kind, path, excerpt) each.
+    /// A baseline of `findings`: (fingerprint, kind, path, source path of a cross-file copy or
+    /// "", excerpt) each.
     pub fn from_findings<'a>(
-        findings: impl IntoIterator<Item = (&'a str, CheckKind, &'a str, &'a str)>,
+        findings: impl IntoIterator<Item = (&'a str, CheckKind, &'a str, &'a str, &'a str)>,
     ) -> Baseline {
-        let mut map: BTreeMap<(String, String), BaselineEntry> = BTreeMap::new();
-        for (fp, kind, path, excerpt) in findings {
-            map.entry((path.to_string(), fp.to_string()))
+        let mut map: BTreeMap<(String, String, String), BaselineEntry> = BTreeMap::new();
+        for (fp, kind, path, source, excerpt) in findings {
+            map.entry((path.to_string(), fp.to_string(), source.to_string()))
                 .and_modify(|e| e.count += 1)
                 .or_insert_with(|| BaselineEntry {
                     fingerprint: fp.to_string(),
                     kind,
                     path: path.to_string(),
+                    source: source.to_string(),
                     count: 1,
                     excerpt: excerpt.to_string(),
                 });
@@ -158,27 +167,62 @@ impl Baseline {
     }
 
     /// For each finding, true when the baseline accepts it. Each baselined occurrence accepts one
-    /// finding: first in the same file, then (a moved file) in any file.
-    pub fn matches<F: Fingerprinted>(&self, findings: &[F]) -> Vec<bool> {
-        let mut by_path: HashMap<(&str, &str), usize> = HashMap::new();
+    /// finding, tried in this order: the same fingerprint in the same file; in the file of one
+    /// of the finding's sources (a cross-file copy seen from its other side, as
+    /// `--changed-since` does); in a file that no longer exists (`present` says which files
+    /// this run read), i.e. a renamed file.
+    pub fn matches<F: Fingerprinted>(
+        &self,
+        findings: &[F],
+        present: &dyn Fn(&str) -> bool,
+    ) -> Vec<bool> {
+        // (fingerprint, path) → [(source, count)].
+        let mut budget: HashMap<(String, String), Vec<(String, usize)>> = HashMap::new();
         for e in &self.findings {
-            *by_path
-                .entry((e.fingerprint.as_str(), e.path.as_str()))
-                .or_default() += e.count;
+            budget
+                .entry((e.fingerprint.clone(), e.path.clone()))
+                .or_default()
+                .push((e.source.clone(), e.count));
         }
         let mut accepted = vec![false; findings.len()];
-        for (i, f) in findings.iter().enumerate() {
-            if let Some(n) = by_path.get_mut(&(f.fingerprint(), f.path())) {
-                if *n > 0 {
+        fn take(
+            budget: &mut HashMap<(String, String), Vec<(String, usize)>>,
+            fp: &str,
+            path: &str,
+            source: Option<&str>,
+        ) -> bool {
+            let Some(list) = budget.get_mut(&(fp.to_string(), path.to_string())) else {
+                return false;
+            };
+            match list
+                .iter_mut()
+                .find(|(s, n)| *n > 0 && source.is_none_or(|want| want == s))
+            {
+                Some((_, n)) => {
                     *n -= 1;
-                    accepted[i] = true;
+                    true
                 }
+                None => false,
             }
         }
-        // What is left over, by fingerprint alone.
-        let mut by_fp: HashMap<&str, usize> = HashMap::new();
-        for ((fp, _), n) in by_path {
-            *by_fp.entry(fp).or_default() += n;
+        for (i, f) in findings.iter().enumerate() {
+            accepted[i] = take(&mut budget, f.fingerprint(), f.path(), None);
+        }
+        // A copy seen from its other side: the entry of the source's file, whose source is
+        // this finding's file.
+        for (i, f) in findings.iter().enumerate() {
+            if !accepted[i] {
+                accepted[i] = f.source_paths().iter().any(|p| {
+                    *p != f.path() && take(&mut budget, f.fingerprint(), p, Some(f.path()))
+                });
+            }
+        }
+        // What is left over in files that are gone, by fingerprint alone.
+        let mut by_fp: HashMap<String, usize> = HashMap::new();
+        for ((fp, path), list) in budget {
+            if !present(&path) {
+                *by_fp.entry(fp).or_default() += list.iter().map(|(_, n)| n).sum::<usize>();
+            }
         }
         for (i, f) in findings.iter().enumerate() {
             if accepted[i] {
@@ -207,6 +251,23 @@ mod tests {
         fn path(&self) -> &str {
             &self.1
         }
+    }
+
+    struct C(&'static str, &'static str, &'static str);
+    impl Fingerprinted for C {
+        fn fingerprint(&self) -> &str {
+            self.0
+        }
+        fn path(&self) -> &str {
+            self.1
+        }
+        fn source_paths(&self) -> Vec<&str> {
+            vec![self.2]
+        }
+    }
+
+    fn all(_: &str) -> bool {
+        true
     }
 
     fn fp_of(text: &str) -> String {
@@ -247,8 +308,8 @@ mod tests {
     #[test]
     fn occurrences_are_counted() {
         let base = Baseline::from_findings([
-            ("x", CheckKind::CrossFile, "b.md", ""),
-            ("x", CheckKind::CrossFile, "c.md", ""),
+            ("x", CheckKind::CrossFile, "b.md", "a.md", ""),
+            ("x", CheckKind::CrossFile, "c.md", "a.md", ""),
         ]);
         // Today: the same two copies plus a new one in d.md.
         let now = [
@@ -256,26 +317,41 @@ mod tests {
             F("x".into(), "d.md".into()),
             F("x".into(), "c.md".into()),
         ];
-        assert_eq!(base.matches(&now), [true, false, true]);
+        assert_eq!(base.matches(&now, &all), [true, false, true]);
         // Twice in one file, once accepted.
-        let base = Baseline::from_findings([("y", CheckKind::Duplicate, "a.md", "")]);
+        let base = Baseline::from_findings([("y", CheckKind::Duplicate, "a.md", "", "")]);
         assert_eq!(base.findings[0].count, 1);
         let now = [F("y".into(), "a.md".into()), F("y".into(), "a.md".into())];
-        assert_eq!(base.matches(&now), [true, false]);
+        assert_eq!(base.matches(&now, &all), [true, false]);
     }
 
     #[test]
     fn a_moved_file_keeps_its_findings() {
-        let base = Baseline::from_findings([("z", CheckKind::Restatement, "old.md", "")]);
+        let base = Baseline::from_findings([("z", CheckKind::Restatement, "old.md", "", "")]);
         let now = [F("z".into(), "new.md".into())];
-        assert_eq!(base.matches(&now), [true]);
+        assert_eq!(base.matches(&now, &|p| p != "old.md"), [true]);
+        // While old.md still exists, its accepted findings are its own.
+        assert_eq!(base.matches(&now, &all), [false]);
+    }
+
+    #[test]
+    fn a_copy_seen_from_its_other_side_is_known() {
+        // Accepted: b.md copies a.md. Today (--changed-since, a.md changed) the finding is at
+        // a.md with b.md as its source; a new copy in c.md with a.md as source is new.
+        let base = Baseline::from_findings([("f", CheckKind::CrossFile, "b.md", "a.md", "")]);
+        let now = [C("f", "a.md", "b.md"), C("f", "c.md", "a.md")];
+        assert_eq!(base.matches(&now, &all), [true, false]);
+        // Nor does a copy in c.md whose source is b.md borrow b.md's entry (its source is a.md).
+        let now = [C("f", "c.md", "b.md")];
+        assert_eq!(base.matches(&now, &all), [false]);
     }
 
     #[test]
     fn round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("b.json");
-        let base = Baseline::from_findings([("z", CheckKind::Restatement, "a.md", "Some text")]);
+        let base =
+            Baseline::from_findings([("z", CheckKind::Restatement, "a.md", "", "Some text")]);
         base.save(&p).unwrap();
         assert_eq!(Baseline::load(&p).unwrap(), base);
         std::fs::write(&p, "{\"version\": 1, \"findings\": [], \"extra\": 1}").unwrap();

@@ -99,12 +99,28 @@ pub struct CheckFinding {
     pub sources: Vec<CheckSource>,
 }
 
+impl CheckFinding {
+    /// The file of the best source of a cross-file copy; "" for other kinds.
+    pub fn cross_file_source(&self) -> &str {
+        match (self.kind, self.sources.first()) {
+            (CheckKind::CrossFile, Some(s)) => &s.location.path,
+            _ => "",
+        }
+    }
+}
+
 impl Fingerprinted for CheckFinding {
     fn fingerprint(&self) -> &str {
         &self.fingerprint
     }
     fn path(&self) -> &str {
         &self.location.path
+    }
+    fn source_paths(&self) -> Vec<&str> {
+        self.sources
+            .iter()
+            .map(|s| s.location.path.as_str())
+            .collect()
     }
 }
 
@@ -380,7 +396,8 @@ pub fn check_documents(
         ))
     });
     if let Some(base) = &opts.baseline {
-        let accepted = base.matches(&findings);
+        let present: HashSet<&str> = works.iter().map(|w| w.path.as_str()).collect();
+        let accepted = base.matches(&findings, &|p| present.contains(p));
         for (f, ok) in findings.iter_mut().zip(accepted) {
             f.baselined = ok;
         }
@@ -624,7 +641,12 @@ fn cross_file(works: &[FileWork], settings: &[FileSettings]) -> Vec<CheckFinding
             kind: CheckKind::CrossFile,
             location: locate(&w.path, text, lines_of(unit.file), unit.span),
             score,
-            fingerprint: fingerprint(CheckKind::CrossFile, &para, &best_words),
+            // The same copy seen from either side has the same fingerprint.
+            fingerprint: if para <= best_words {
+                fingerprint(CheckKind::CrossFile, &para, &best_words)
+            } else {
+                fingerprint(CheckKind::CrossFile, &best_words, &para)
+            },
             failing: s.fails(CheckKind::CrossFile),
             baselined: false,
             excerpt: crate::report::excerpt(unit.span.slice(text), 120),
@@ -837,6 +859,7 @@ mod tests {
                 f.fingerprint.as_str(),
                 f.kind,
                 f.location.path.as_str(),
+                f.cross_file_source(),
                 f.excerpt.as_str(),
             )
         }));

@@ -95,6 +95,7 @@ pub fn run(args: CheckArgs) -> Result<Outcome> {
                 f.fingerprint.as_str(),
                 f.kind,
                 f.location.path.as_str(),
+                f.cross_file_source(),
                 f.excerpt.as_str(),
             )
         }));
