@@ -60,11 +60,11 @@ impl Markup {
                 if directive(rest).is_some() || rest.starts_with('_') {
                     rst += 1;
                 }
-            } else if t == "----" || t == "...." || t == "|===" || t == "////" {
-                adoc += 1;
-            } else if t.starts_with("[source")
+            } else if matches!(t, "----" | "...." | "|===" | "////")
+                || t.starts_with("[source")
                 || (t.starts_with("include::") && t.ends_with(']'))
-                || (t.starts_with("linkgit:") || t.contains(" linkgit:"))
+                || t.starts_with("linkgit:")
+                || t.contains(" linkgit:")
             {
                 adoc += 1;
             }
