@@ -34,6 +34,19 @@ pub const DEFAULT_INCLUDE: &[&str] = &[
     "**/*.txt",
 ];
 
+/// Files never checked when `exclude` is not set: text files that are not prose, and licences.
+pub const DEFAULT_EXCLUDE: &[&str] = &[
+    "**/CMakeLists.txt",
+    "**/requirements*.txt",
+    "**/constraints*.txt",
+    "**/robots.txt",
+    "**/LICENSE*",
+    "**/LICENCE*",
+    "**/COPYING*",
+    "**/NOTICE*",
+    "**/node_modules/**",
+];
+
 /// What a finding of `deja check` is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -119,8 +132,7 @@ pub struct Override {
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     include: Option<Vec<String>>,
-    #[serde(default)]
-    exclude: Vec<String>,
+    exclude: Option<Vec<String>>,
     fail_on: Option<Vec<CheckKind>>,
     #[serde(default)]
     ignore: Vec<CheckKind>,
@@ -250,7 +262,10 @@ impl Config {
             .include
             .unwrap_or_else(|| DEFAULT_INCLUDE.iter().map(|s| s.to_string()).collect());
         let include_set = glob_set(&include, "include").map_err(err)?;
-        let exclude_set = glob_set(&raw.exclude, "exclude").map_err(err)?;
+        let exclude = raw
+            .exclude
+            .unwrap_or_else(|| DEFAULT_EXCLUDE.iter().map(|s| s.to_string()).collect());
+        let exclude_set = glob_set(&exclude, "exclude").map_err(err)?;
         let language = raw.language.unwrap_or_else(|| "english".into());
         validate_language(&language, "language").map_err(err)?;
         let mut override_sets = Vec::new();
@@ -269,7 +284,7 @@ impl Config {
             root,
             path,
             include,
-            exclude: raw.exclude,
+            exclude,
             fail_on: raw.fail_on.unwrap_or_else(|| CheckKind::ALL.to_vec()),
             ignore: raw.ignore,
             baseline: raw
@@ -411,8 +426,10 @@ pub const DEFAULT_CONFIG: &str = r#"# deja.toml — policy of `deja check` (see 
 # Files checked (globs). Default: Markdown, reStructuredText, AsciiDoc and plain text.
 # include = ["**/*.md", "**/*.markdown", "**/*.rst", "**/*.adoc", "**/*.asciidoc", "**/*.txt"]
 
-# Files never checked (globs); .gitignore is honoured as well.
-exclude = []
+# Files never checked (globs); .gitignore is honoured as well. Default: CMakeLists.txt,
+# requirements*.txt, constraints*.txt, robots.txt, LICENSE*, LICENCE*, COPYING*, NOTICE* and
+# node_modules; setting exclude replaces the default.
+# exclude = ["**/CMakeLists.txt", "**/LICENSE*", "vendor/**"]
 
 # Kinds of finding that fail the check (exit code 1); the others are reported as warnings.
 # Kinds: duplicate, near_duplicate, restatement, cross_file.
@@ -457,6 +474,10 @@ mod tests {
         assert_eq!(c.fail_on, CheckKind::ALL.to_vec());
         assert!(c.selects("docs/a.md") && c.selects("README.md") && c.selects("x/y.rst"));
         assert!(!c.selects("src/main.rs"));
+        assert!(!c.selects("CMakeLists.txt") && !c.selects("sub/CMakeLists.txt"));
+        assert!(!c.selects("LICENSE.txt") && !c.selects("requirements-dev.txt"));
+        let c = Config::parse("exclude = []\n", "deja.toml").unwrap();
+        assert!(c.selects("CMakeLists.txt"));
     }
 
     #[test]
