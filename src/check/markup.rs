@@ -552,7 +552,8 @@ fn adoc_prose_delimiter(t: &str) -> bool {
 }
 
 fn adoc_table_delimiter(t: &str) -> bool {
-    t.len() >= 4 && matches!(&t[..1], "|" | "," | ":" | "!") && t[1..].bytes().all(|b| b == b'=')
+    let b = t.as_bytes();
+    b.len() >= 4 && matches!(b[0], b'|' | b',' | b':' | b'!') && b[1..].iter().all(|&c| c == b'=')
 }
 
 fn asciidoc(b: &mut Blanker) {
@@ -857,6 +858,28 @@ mod tests {
             p.text,
             "            tree:: a                   tree object  .\n"
         );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(150))]
+        /// Any text, any markup: same length, line breaks in place, valid UTF-8, no panic.
+        #[test]
+        fn blanking_keeps_every_offset(
+            text in "([ \t\n:.=\\-~`|+/*_<>\\[\\],!#a-zé漢]|\\.\\. |::|----|<<|\\[\\[|NOTE: |<!--|-->|deja-ignore){0,80}"
+        ) {
+            for m in [Markup::Rst, Markup::AsciiDoc, Markup::Markdown, Markup::Text] {
+                let p = prepare(&text, m);
+                proptest::prop_assert_eq!(p.text.len(), text.len());
+                for (a, b) in p.text.bytes().zip(text.bytes()) {
+                    proptest::prop_assert_eq!(a == b'\n', b == b'\n');
+                }
+                for &k in &p.markers {
+                    proptest::prop_assert!(k <= text.len());
+                }
+                let _ = paragraphs(&p.text);
+            }
+            let _ = Markup::detect("x.txt", &text);
+        }
     }
 
     #[test]
