@@ -369,7 +369,7 @@ pub fn check_documents(
         .par_iter()
         .flat_map_iter(|w| {
             let s = &settings[w.settings];
-            let lines = LineIndex::new(&w.text);
+            let lines = std::sync::OnceLock::new();
             let mut out = Vec::new();
             if let Some(r) = &w.report {
                 for f in &r.findings {
@@ -380,7 +380,8 @@ pub fn check_documents(
                     {
                         continue;
                     }
-                    out.push(from_doc_finding(&w.path, &w.text, &lines, f, s.fails(kind)));
+                    let lines = lines.get_or_init(|| LineIndex::new(&w.text));
+                    out.push(from_doc_finding(&w.path, &w.text, lines, f, s.fails(kind)));
                 }
             }
             out
