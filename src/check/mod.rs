@@ -374,7 +374,10 @@ pub fn check_documents(
             if let Some(r) = &w.report {
                 for f in &r.findings {
                     let kind = check_kind(f.kind);
+                    // A finding must show its evidence (the analyzer can score a restatement
+                    // whose sources all fall under its evidence cut-offs).
                     if !s.reports(kind)
+                        || f.sources.is_empty()
                         || w.suppressed.contains(&f.paragraph)
                         || prose_words(w.prose(), f.span) < s.min_words
                     {
