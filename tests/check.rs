@@ -566,3 +566,33 @@ fn changed_since_respects_the_baseline_from_either_side_of_a_copy() {
         "{v}"
     );
 }
+
+#[test]
+fn link_tables_lists_and_admonition_markers_are_not_prose() {
+    let table = "| Guide | Link |\n| --- | --- |\n| Installing the command line tool on every platform | [install](install.md) |\n| Configuring the command line tool for your whole team | [config](config.md) |\n";
+    let links = "- [Installing the command line tool on every platform](install.md)\n- [Configuring the command line tool for your whole team](config.md)\n";
+    let repo = Repo::new(&[
+        (
+            "a.md",
+            &format!("# A\n\n{table}\n{links}\n> [!NOTE]\n> Read the guide.\n"),
+        ),
+        (
+            "b.md",
+            &format!("# B\n\n{table}\n{links}\n> [!NOTE]\n> Read the guide.\n"),
+        ),
+        (
+            "c.rst",
+            "C\n=\n\n.. note::\n\n   Read the guide.\n\n.. seealso:: :ref:`installing-the-command-line-tool-on-every-platform`\n",
+        ),
+        (
+            "d.rst",
+            "D\n=\n\n.. note::\n\n   Read the guide.\n\n.. seealso:: :ref:`installing-the-command-line-tool-on-every-platform`\n",
+        ),
+    ]);
+    let (code, v) = repo.json(&[]);
+    assert_eq!(code, 0, "{v}");
+    // jsonl: one finding a line (none here), and the summary goes to stderr.
+    let (code, out, err) = repo.run(&["--format", "jsonl"]);
+    assert_eq!((code, out.as_str()), (0, ""));
+    assert!(err.contains("0 findings"), "{err}");
+}
