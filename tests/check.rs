@@ -170,13 +170,17 @@ fn github_annotations() {
         "{}",
         lines[0]
     );
-    assert!(lines[0].contains("title=deja restatement::Restates earlier text at line 5"));
+    assert!(lines[0].contains("title=deja restatement::Restates earlier text at line 5 (0."));
     assert!(
         lines[1].starts_with("::error file=docs/release.md,line=10,endLine=10,col=1,endColumn="),
         "{}",
         lines[1]
     );
-    assert!(lines[1].contains("::Copied from docs/install.md:11 (1.00)"));
+    assert!(
+        lines[1].contains("::Copied from docs/install.md:11 (score 1.00): \"Releases are cut"),
+        "{}",
+        lines[1]
+    );
 }
 
 #[test]

@@ -23,14 +23,20 @@ pub fn escape_property(s: &str) -> String {
 
 /// The annotation text of a finding: what it repeats, where, and its excerpt.
 fn describe(f: &CheckFinding) -> String {
+    let single = f.sources.len() == 1;
     let sources: Vec<String> = f
         .sources
         .iter()
         .map(|s| {
-            if s.location.path == f.location.path {
-                format!("line {} ({:.2})", s.location.line, s.score)
+            let place = if s.location.path == f.location.path {
+                format!("line {}", s.location.line)
             } else {
-                format!("{}:{} ({:.2})", s.location.path, s.location.line, s.score)
+                format!("{}:{}", s.location.path, s.location.line)
+            };
+            if single {
+                place
+            } else {
+                format!("{place} ({:.2})", s.score)
             }
         })
         .collect();
