@@ -317,7 +317,7 @@ fn rst(b: &mut Blanker) {
                         b.blank_line(i);
                     }
                     let mut j = i + 1;
-                    while j < end && b.line(j).trim_start().starts_with(':') {
+                    while j < end && is_directive_option(b.line(j).trim()) {
                         b.blank_line(j);
                         j += 1;
                     }
@@ -509,6 +509,22 @@ fn blank_adoc_macros(out: &mut [u8]) {
             }
         }
         i += 1;
+    }
+}
+
+/// A directive option `:name: value` (not a role `:name:`text``).
+fn is_directive_option(t: &str) -> bool {
+    let Some(rest) = t.strip_prefix(':') else {
+        return false;
+    };
+    match rest.find(':') {
+        Some(k) if k > 0 => {
+            rest[..k]
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '-' || c == '_' || c == ' ')
+                && (rest[k + 1..].is_empty() || rest[k + 1..].starts_with(' '))
+        }
+        _ => false,
     }
 }
 
@@ -757,6 +773,23 @@ mod tests {
         assert_eq!(Markup::of_path("x.adoc"), Markup::AsciiDoc);
         assert_eq!(Markup::of_path("x.md"), Markup::Markdown);
         assert_eq!(Markup::of_path("notes.txt"), Markup::Text);
+    }
+
+    #[test]
+    fn directive_options_are_not_roles() {
+        assert!(is_directive_option(":noindex:"));
+        assert!(is_directive_option(":caption: A title"));
+        assert!(!is_directive_option(
+            ":prop_tgt:`LINK_OPTIONS` target property"
+        ));
+        let text = "Intro.\n\n.. versionadded:: 3.13\n  :prop_tgt:`LINK_OPTIONS` target property and the\n  command.\n";
+        assert_eq!(
+            prose(text, Markup::Rst),
+            [
+                "Intro.",
+                "`LINK_OPTIONS` target property and the\n  command."
+            ]
+        );
     }
 
     #[test]
