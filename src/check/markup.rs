@@ -636,6 +636,7 @@ fn asciidoc(b: &mut Blanker) {
                 || lower.starts_with("[listing")
                 || lower.starts_with("[literal")
                 || lower.starts_with("[subs")
+                || lower.starts_with("[verse")
                 || lower.starts_with("[,")
             {
                 code_next = true;
