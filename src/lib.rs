@@ -21,6 +21,8 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod check;
+pub mod config;
 pub mod error;
 pub mod findings;
 pub mod input;

@@ -1,5 +1,6 @@
 //! Command-line interface: clap arguments, one module per command, exit codes (DESIGN §4).
 
+mod check;
 mod doc;
 
 use clap::{Args, Parser, Subcommand};
@@ -21,6 +22,8 @@ struct Cli {
 enum Command {
     /// Paragraphs that repeat or restate earlier text inside each document.
     Doc(doc::DocArgs),
+    /// CI gate: findings against deja.toml and a baseline; exit 1 when the policy fails.
+    Check(check::CheckArgs),
 }
 
 /// Options every command shares.
@@ -101,6 +104,7 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Doc(args) => doc::run(args),
+        Command::Check(args) => check::run(args),
     };
     match result {
         Ok(o) if o.errors > 0 => ExitCode::from(2),

@@ -1,11 +1,17 @@
 //! Report: result types → human, json and jsonl output. One printer per format, all fed
 //! by the same [`DocReport`]s, writing to any `impl Write`, in input order.
 
+mod check;
+pub mod github;
 mod human;
 mod json;
+pub mod sarif;
 
+pub use check::write_check;
+pub use github::GithubDocPrinter;
 pub use human::HumanDocPrinter;
 pub use json::{JsonDocPrinter, JsonlDocPrinter};
+pub use sarif::SarifDocPrinter;
 
 use crate::findings::DocReport;
 use std::io::{self, Write};
@@ -19,6 +25,10 @@ pub enum Format {
     Json,
     /// One JSON record per line.
     Jsonl,
+    /// SARIF 2.1.0, for code-scanning upload.
+    Sarif,
+    /// GitHub Actions workflow commands (annotations).
+    Github,
 }
 
 /// Version of the JSON contract.
@@ -38,6 +48,8 @@ pub fn doc_printer(format: Format, color: bool) -> Box<dyn DocPrinter> {
         Format::Human => Box::new(HumanDocPrinter::new(color)),
         Format::Json => Box::new(JsonDocPrinter::default()),
         Format::Jsonl => Box::new(JsonlDocPrinter),
+        Format::Sarif => Box::new(SarifDocPrinter::default()),
+        Format::Github => Box::new(GithubDocPrinter),
     }
 }
 

@@ -1,0 +1,900 @@
+//! `deja check`: the CI gate. Documents of a repository → findings against a policy
+//! ([`Config`]) and a [`Baseline`].
+//!
+//! Input: paths (walked, .gitignore honoured, filtered by the config's include/exclude globs).
+//! Each file's markup is blanked to prose ([`markup`]), analysed for redundancy inside the
+//! document ([`DocAnalyzer`]) and, across files, for copied paragraphs ([`crossfile`]).
+//! Output: a [`CheckReport`] whose findings carry locations, evidence, a stable fingerprint,
+//! whether the policy fails on them and whether the baseline accepts them.
+//!
+//! ```
+//! use deja::check::{check_documents, CheckOptions, InputFile};
+//! use deja::config::{CheckKind, Config};
+//! let p = "The release process starts with a signed tag that the maintainers push to the main repository.";
+//! let files = vec![
+//!     InputFile { path: "a.md".into(), text: format!("# A\n\n{p}\n") },
+//!     InputFile { path: "b.md".into(), text: format!("# B\n\n{p}\n") },
+//! ];
+//! let report = check_documents(&Config::default(), &CheckOptions::default(), files).unwrap();
+//! assert_eq!(report.findings.len(), 1);
+//! assert_eq!(report.findings[0].kind, CheckKind::CrossFile);
+//! assert_eq!(report.findings[0].location.path, "b.md");
+//! assert_eq!(report.findings[0].sources[0].location.path, "a.md");
+//! ```
+
+pub mod baseline;
+pub mod crossfile;
+pub mod markup;
+
+pub use baseline::{fingerprint, normalized_words, Baseline, Fingerprinted};
+
+use crate::config::{CheckKind, Config, FileSettings};
+use crate::error::{Error, Result};
+use crate::findings::{DocAnalyzer, DocReport, Finding, FindingKind};
+use crate::input::{decode_text, expand, InputOptions, Source};
+use crate::segment::{paragraphs, SegmentKind};
+use crate::shingle::Shingler;
+use crate::span::{LineIndex, Span};
+use crate::tokenize::{normalize, words};
+use markup::{prepare, Markup};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+/// Where a finding or its source is: a file and a region of it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Location {
+    /// The file, relative to the config's directory, `/`-separated.
+    pub path: String,
+    /// Byte span.
+    #[serde(flatten)]
+    pub span: Span,
+    /// 1-based first line.
+    pub line: usize,
+    /// 1-based column (in chars) of the first byte.
+    pub column: usize,
+    /// 1-based last line.
+    pub end_line: usize,
+    /// 1-based column (in chars) just past the last char.
+    pub end_column: usize,
+}
+
+/// Text a finding repeats.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CheckSource {
+    /// Where it is.
+    #[serde(flatten)]
+    pub location: Location,
+    /// Jaccard (copies) or the share of the finding's content it covers (restatements).
+    pub score: f64,
+    /// The start of the source paragraph.
+    pub excerpt: String,
+    /// The source's sentence that the finding repeats most, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sentence: Option<String>,
+}
+
+/// One finding of `deja check`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CheckFinding {
+    /// Kind.
+    pub kind: CheckKind,
+    /// The redundant paragraph.
+    #[serde(flatten)]
+    pub location: Location,
+    /// Jaccard (copies) or weighted containment (restatements), in [0, 1].
+    pub score: f64,
+    /// Stable identity across runs (kind + normalised text of the paragraph and its best source).
+    pub fingerprint: String,
+    /// True when the policy fails the check on it.
+    pub failing: bool,
+    /// True when the baseline accepts it (it is then not reported).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub baselined: bool,
+    /// The start of the paragraph.
+    pub excerpt: String,
+    /// What it repeats, best first.
+    pub sources: Vec<CheckSource>,
+}
+
+impl CheckFinding {
+    /// The file of the best source of a cross-file copy; "" for other kinds.
+    pub fn cross_file_source(&self) -> &str {
+        match (self.kind, self.sources.first()) {
+            (CheckKind::CrossFile, Some(s)) => &s.location.path,
+            _ => "",
+        }
+    }
+}
+
+impl Fingerprinted for CheckFinding {
+    fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+    fn path(&self) -> &str {
+        &self.location.path
+    }
+    fn source_paths(&self) -> Vec<&str> {
+        self.sources
+            .iter()
+            .map(|s| s.location.path.as_str())
+            .collect()
+    }
+}
+
+/// Everything one run of `deja check` found.
+#[derive(Debug, Default)]
+pub struct CheckReport {
+    /// Documents read (checked or used as sources of cross-file copies).
+    pub documents: usize,
+    /// Documents checked.
+    pub checked: usize,
+    /// Every finding (baselined ones included), sorted by path and position.
+    pub findings: Vec<CheckFinding>,
+    /// Inputs that could not be read or walked.
+    pub errors: Vec<Error>,
+}
+
+impl CheckReport {
+    /// Findings the baseline does not accept.
+    pub fn new_findings(&self) -> impl Iterator<Item = &CheckFinding> {
+        self.findings.iter().filter(|f| !f.baselined)
+    }
+
+    /// New findings the policy fails on.
+    pub fn failing(&self) -> usize {
+        self.new_findings().filter(|f| f.failing).count()
+    }
+
+    /// Findings accepted by the baseline.
+    pub fn baselined(&self) -> usize {
+        self.findings.iter().filter(|f| f.baselined).count()
+    }
+}
+
+/// How a run is set up beyond the config.
+#[derive(Clone, Debug, Default)]
+pub struct CheckOptions {
+    /// When set, only these files (relative to the root) are checked; every other file is
+    /// still read as a possible source of cross-file copies.
+    pub changed: Option<HashSet<String>>,
+    /// Kinds that fail the check, overriding the config (`--fail-on`).
+    pub fail_on: Option<Vec<CheckKind>>,
+    /// Accepted findings.
+    pub baseline: Option<Baseline>,
+    /// Extra `--glob` filters of the walk.
+    pub globs: Vec<String>,
+}
+
+/// A document handed to [`check_documents`].
+#[derive(Clone, Debug)]
+pub struct InputFile {
+    /// Path relative to the config's directory, `/`-separated.
+    pub path: String,
+    /// Its text.
+    pub text: String,
+}
+
+/// Walks `paths` and reads every selected file, in path order. Unreadable files are returned as
+/// errors; binary files met in a walk are skipped.
+pub fn collect_files(
+    config: &Config,
+    paths: &[PathBuf],
+    globs: &[String],
+) -> (Vec<InputFile>, Vec<Error>) {
+    let opts = InputOptions {
+        globs: globs.to_vec(),
+        ..InputOptions::default()
+    };
+    let (sources, mut errors) = expand(paths, &opts);
+    let root = std::path::absolute(&config.root).unwrap_or_else(|_| config.root.clone());
+    let mut seen = HashSet::new();
+    let selected: Vec<(String, PathBuf, bool)> = sources
+        .into_iter()
+        .filter_map(|s| match s {
+            Source::File { path, explicit } => {
+                let rel = relative_path(&root, &path);
+                // A file named on the command line needs only to escape `exclude`.
+                let wanted = if explicit {
+                    !config.excludes(&rel)
+                } else {
+                    config.selects(&rel)
+                };
+                (wanted && seen.insert(rel.clone())).then_some((rel, path, explicit))
+            }
+            Source::Stdin => None,
+        })
+        .collect();
+    let read: Vec<std::result::Result<Option<InputFile>, Error>> = selected
+        .par_iter()
+        .map(|(rel, path, explicit)| {
+            let bytes = std::fs::read(path).map_err(|e| Error::Io {
+                path: path.clone(),
+                source: e,
+            })?;
+            match decode_text(path, bytes) {
+                Ok(text) => Ok(Some(InputFile {
+                    path: rel.clone(),
+                    text,
+                })),
+                Err(Error::Binary { .. }) if !explicit => Ok(None),
+                Err(e) => Err(e),
+            }
+        })
+        .collect();
+    let mut files = Vec::with_capacity(read.len());
+    for r in read {
+        match r {
+            Ok(Some(f)) => files.push(f),
+            Ok(None) => {}
+            Err(e) => errors.push(e),
+        }
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    (files, errors)
+}
+
+/// `path` relative to `root` with `/` separators, or as given when it is outside.
+pub fn relative_path(root: &Path, path: &Path) -> String {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let rel = abs.strip_prefix(root).map_or_else(
+        |_| path.to_path_buf(),
+        |r| {
+            if r.as_os_str().is_empty() {
+                path.to_path_buf()
+            } else {
+                r.to_path_buf()
+            }
+        },
+    );
+    let s: Vec<String> = rel
+        .components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    let joined = s.join("/");
+    if rel.is_absolute() && !joined.starts_with('/') {
+        format!("/{}", joined.trim_start_matches('/'))
+    } else {
+        joined
+    }
+}
+
+/// Walks `paths`, reads the files and checks them.
+pub fn check(config: &Config, paths: &[PathBuf], opts: &CheckOptions) -> Result<CheckReport> {
+    let (files, errors) = collect_files(config, paths, &opts.globs);
+    let mut report = check_documents(config, opts, files)?;
+    report.errors.splice(0..0, errors);
+    Ok(report)
+}
+
+/// A file being checked.
+struct FileWork {
+    path: String,
+    text: String,
+    prepared: Option<String>,
+    target: bool,
+    settings: usize,
+    report: Option<DocReport>,
+    /// Paragraph spans and kinds (of the prepared text; same offsets as the original).
+    paragraphs: Vec<(Span, SegmentKind)>,
+    /// Paragraph indices suppressed by an inline marker.
+    suppressed: HashSet<usize>,
+}
+
+impl FileWork {
+    fn prose(&self) -> &str {
+        self.prepared.as_deref().unwrap_or(&self.text)
+    }
+}
+
+/// Checks documents given in memory (paths relative to the config's directory).
+pub fn check_documents(
+    config: &Config,
+    opts: &CheckOptions,
+    mut files: Vec<InputFile>,
+) -> Result<CheckReport> {
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    files.dedup_by(|a, b| a.path == b.path);
+    // Distinct settings, each with its analyzer.
+    let mut settings: Vec<FileSettings> = Vec::new();
+    let mut keys: HashMap<String, usize> = HashMap::new();
+    let mut file_settings = Vec::with_capacity(files.len());
+    for f in &files {
+        let mut s = config.settings_for(&f.path);
+        if let Some(fail_on) = &opts.fail_on {
+            s.fail_on = fail_on.clone();
+        }
+        let key = format!("{s:?}");
+        let idx = *keys.entry(key).or_insert_with(|| {
+            settings.push(s);
+            settings.len() - 1
+        });
+        file_settings.push(idx);
+    }
+    let analyzers: Vec<DocAnalyzer> = settings
+        .iter()
+        .map(|s| DocAnalyzer::new(s.doc.clone()))
+        .collect::<Result<_>>()?;
+
+    // Per file: blank non-prose, analyse targets, segment the rest.
+    let works: Vec<FileWork> = files
+        .into_par_iter()
+        .zip(file_settings)
+        .map(|(f, si)| {
+            let target = opts.changed.as_ref().is_none_or(|c| c.contains(&f.path));
+            let p = prepare(&f.text, Markup::detect(&f.path, &f.text));
+            let markers = p.markers;
+            let prepared = match p.text {
+                Cow::Owned(s) => Some(s),
+                Cow::Borrowed(_) => None,
+            };
+            let prose = prepared.as_deref().unwrap_or(&f.text);
+            let intra = [
+                CheckKind::Duplicate,
+                CheckKind::NearDuplicate,
+                CheckKind::Restatement,
+            ]
+            .iter()
+            .any(|&k| settings[si].reports(k));
+            let (report, paras): (_, Vec<(Span, SegmentKind)>) = if target && intra {
+                let r = analyzers[si].analyze(serde_json::Value::String(f.path.clone()), prose);
+                let ps = r.paragraphs.iter().map(|p| (p.span, p.kind)).collect();
+                (Some(r), ps)
+            } else {
+                let ps = paragraphs(prose)
+                    .into_iter()
+                    .map(|s| (s.span, s.kind))
+                    .collect();
+                (None, ps)
+            };
+            let suppressed = suppressed_paragraphs(&paras, &markers);
+            FileWork {
+                path: f.path,
+                text: f.text,
+                prepared,
+                target,
+                settings: si,
+                report,
+                paragraphs: paras,
+                suppressed,
+            }
+        })
+        .collect();
+
+    // Intra-document findings.
+    let mut findings: Vec<CheckFinding> = works
+        .par_iter()
+        .flat_map_iter(|w| {
+            let s = &settings[w.settings];
+            let lines = std::sync::OnceLock::new();
+            let mut out = Vec::new();
+            if let Some(r) = &w.report {
+                for f in &r.findings {
+                    let kind = check_kind(f.kind);
+                    // A finding must show its evidence (the analyzer can score a restatement
+                    // whose sources all fall under its evidence cut-offs).
+                    if !s.reports(kind)
+                        || f.sources.is_empty()
+                        || w.suppressed.contains(&f.paragraph)
+                        || prose_words(w.prose(), f.span) < s.min_words
+                    {
+                        continue;
+                    }
+                    let lines = lines.get_or_init(|| LineIndex::new(&w.text));
+                    out.push(from_doc_finding(&w.path, &w.text, lines, f, s.fails(kind)));
+                }
+            }
+            out
+        })
+        .collect();
+
+    findings.extend(cross_file(&works, &settings));
+    findings.sort_by(|a, b| {
+        (&a.location.path, a.location.span.start, a.kind).cmp(&(
+            &b.location.path,
+            b.location.span.start,
+            b.kind,
+        ))
+    });
+    if let Some(base) = &opts.baseline {
+        let present: HashSet<&str> = works.iter().map(|w| w.path.as_str()).collect();
+        let accepted = base.matches(&findings, &|p| present.contains(p));
+        for (f, ok) in findings.iter_mut().zip(accepted) {
+            f.baselined = ok;
+        }
+    }
+    Ok(CheckReport {
+        documents: works.len(),
+        checked: works.iter().filter(|w| w.target).count(),
+        findings,
+        errors: Vec::new(),
+    })
+}
+
+/// The kind of a `deja doc` finding.
+pub fn check_kind(k: FindingKind) -> CheckKind {
+    match k {
+        FindingKind::Duplicate => CheckKind::Duplicate,
+        FindingKind::NearDuplicate => CheckKind::NearDuplicate,
+        FindingKind::Restatement => CheckKind::Restatement,
+    }
+}
+
+/// The location of `span` in `text`.
+pub fn locate(path: &str, text: &str, lines: &LineIndex, span: Span) -> Location {
+    let (line, column) = lines.line_col(text, span.start);
+    let (end_line, end_column) = lines.line_col(text, span.end);
+    Location {
+        path: path.to_string(),
+        span,
+        line,
+        column,
+        end_line,
+        end_column,
+    }
+}
+
+/// A `deja doc` finding of the document `path` as a check finding (used by `deja doc`'s SARIF
+/// and GitHub formats too).
+pub fn from_doc_finding(
+    path: &str,
+    text: &str,
+    lines: &LineIndex,
+    f: &Finding,
+    failing: bool,
+) -> CheckFinding {
+    let kind = check_kind(f.kind);
+    let para = normalized_words(text, f.span);
+    let best = f
+        .sources
+        .first()
+        .map_or_else(String::new, |s| normalized_words(text, s.span));
+    CheckFinding {
+        kind,
+        location: locate(path, text, lines, f.span),
+        score: f.score,
+        fingerprint: fingerprint(kind, &para, &best),
+        failing,
+        baselined: false,
+        excerpt: crate::report::excerpt(f.span.slice(text), 120),
+        sources: f
+            .sources
+            .iter()
+            .map(|s| CheckSource {
+                location: locate(path, text, lines, s.span),
+                score: s.score,
+                excerpt: crate::report::excerpt(s.span.slice(text), 100),
+                sentence: s
+                    .sentence
+                    .as_ref()
+                    .map(|st| crate::report::excerpt(st.span.slice(text), 120)),
+            })
+            .collect(),
+    }
+}
+
+/// Paragraphs that follow an inline suppression marker (the first one after each marker).
+fn suppressed_paragraphs(paragraphs: &[(Span, SegmentKind)], markers: &[usize]) -> HashSet<usize> {
+    let mut out = HashSet::new();
+    for &m in markers {
+        if let Some(i) = paragraphs.iter().position(|(s, _)| s.start > m) {
+            out.insert(i);
+        }
+    }
+    out
+}
+
+/// A paragraph that takes part in the cross-file join.
+struct CrossUnit {
+    file: usize,
+    paragraph: usize,
+    span: Span,
+    /// Position in the order of originals: unchanged files first, then by path and offset.
+    rank: usize,
+}
+
+fn cross_file(works: &[FileWork], settings: &[FileSettings]) -> Vec<CheckFinding> {
+    if !settings.iter().any(|s| s.reports(CheckKind::CrossFile)) {
+        return Vec::new();
+    }
+    let threshold = settings
+        .iter()
+        .map(|s| s.cross_file_threshold)
+        .fold(1.0, f64::min);
+    let shingler = Shingler::new(crate::findings::DocOptions::default().shingle_size);
+    // Eligible paragraphs of every file, with their shingle sets.
+    let per_file: Vec<Vec<(usize, Span, Vec<u64>)>> = works
+        .par_iter()
+        .map(|w| {
+            let min_words = settings[w.settings].min_words;
+            let prose = w.prose();
+            let mut hashes = Vec::new();
+            w.paragraphs
+                .iter()
+                .enumerate()
+                .filter(|(_, (_, kind))| {
+                    matches!(
+                        kind,
+                        SegmentKind::Paragraph | SegmentKind::ListItem | SegmentKind::Quote
+                    )
+                })
+                .filter_map(|(i, (span, _))| {
+                    // One pass over the words: prose count and shingles together.
+                    hashes.clear();
+                    let n = prose_word_hashes(prose, *span, &shingler, &mut hashes);
+                    if n < min_words.max(1) {
+                        return None;
+                    }
+                    let mut set = Vec::with_capacity(hashes.len());
+                    shingler.shingles_of(&hashes, &mut set);
+                    set.sort_unstable();
+                    set.dedup();
+                    Some((i, *span, set))
+                })
+                .collect()
+        })
+        .collect();
+    let mut units = Vec::new();
+    let mut sets = Vec::new();
+    for (fi, list) in per_file.into_iter().enumerate() {
+        for (paragraph, span, set) in list {
+            units.push(CrossUnit {
+                file: fi,
+                paragraph,
+                span,
+                rank: 0,
+            });
+            sets.push(set);
+        }
+    }
+    let mut order: Vec<usize> = (0..units.len()).collect();
+    order.sort_by_key(|&u| {
+        (
+            works[units[u].file].target,
+            units[u].file,
+            units[u].span.start,
+        )
+    });
+    for (rank, &u) in order.iter().enumerate() {
+        units[u].rank = rank;
+    }
+    let join = crossfile::join(&sets, threshold);
+    // For each group: its members by rank, and the first member in a file other than the first's.
+    let groups: Vec<Vec<usize>> = join
+        .groups
+        .into_iter()
+        .map(|mut g| {
+            g.sort_by_key(|&u| units[u].rank);
+            g
+        })
+        .collect();
+    let firsts: Vec<(usize, Option<usize>)> = groups
+        .iter()
+        .map(|g| {
+            let first = g[0];
+            let other = g
+                .iter()
+                .copied()
+                .find(|&u| units[u].file != units[first].file);
+            (first, other)
+        })
+        .collect();
+    // The earliest member of group `g` in a file other than `u`'s, ranked before `u`.
+    let original_in = |g: usize, u: usize| -> Option<usize> {
+        let (first, other) = firsts[g];
+        let cand = if units[first].file != units[u].file {
+            Some(first)
+        } else {
+            other
+        };
+        cand.filter(|&c| units[c].rank < units[u].rank)
+    };
+    let mut group_of = vec![usize::MAX; units.len()];
+    for (gi, g) in groups.iter().enumerate() {
+        for &u in g {
+            group_of[u] = gi;
+        }
+    }
+    let mut neighbours: Vec<Vec<(usize, f64)>> = vec![Vec::new(); groups.len()];
+    for &(a, b, j) in &join.pairs {
+        neighbours[a].push((b, j));
+        neighbours[b].push((a, j));
+    }
+    let mut out = Vec::new();
+    let line_indexes: Vec<std::sync::OnceLock<LineIndex>> =
+        works.iter().map(|_| std::sync::OnceLock::new()).collect();
+    let lines_of = |f: usize| line_indexes[f].get_or_init(|| LineIndex::new(&works[f].text));
+    for (u, unit) in units.iter().enumerate() {
+        let w = &works[unit.file];
+        let s = &settings[w.settings];
+        if !w.target || !s.reports(CheckKind::CrossFile) || w.suppressed.contains(&unit.paragraph) {
+            continue;
+        }
+        let g = group_of[u];
+        if g == usize::MAX {
+            continue;
+        }
+        let mut sources: Vec<(f64, usize)> = Vec::new();
+        if let Some(o) = original_in(g, u) {
+            sources.push((1.0, o));
+        }
+        for &(h, j) in &neighbours[g] {
+            if j >= s.cross_file_threshold {
+                if let Some(o) = original_in(h, u) {
+                    sources.push((j, o));
+                }
+            }
+        }
+        if sources.is_empty() {
+            continue;
+        }
+        sources.sort_by(|a, b| {
+            b.0.total_cmp(&a.0)
+                .then(units[a.1].rank.cmp(&units[b.1].rank))
+        });
+        sources.truncate(3);
+        let text = &w.text;
+        let para = normalized_words(w.prose(), unit.span);
+        let best = &units[sources[0].1];
+        let best_words = normalized_words(works[best.file].prose(), best.span);
+        let score = (sources[0].0 * 1000.0).round() / 1000.0;
+        out.push(CheckFinding {
+            kind: CheckKind::CrossFile,
+            location: locate(&w.path, text, lines_of(unit.file), unit.span),
+            score,
+            // The same copy seen from either side has the same fingerprint.
+            fingerprint: if para <= best_words {
+                fingerprint(CheckKind::CrossFile, &para, &best_words)
+            } else {
+                fingerprint(CheckKind::CrossFile, &best_words, &para)
+            },
+            failing: s.fails(CheckKind::CrossFile),
+            baselined: false,
+            excerpt: crate::report::excerpt(unit.span.slice(text), 120),
+            sources: sources
+                .iter()
+                .map(|&(j, o)| {
+                    let src = &units[o];
+                    let sw = &works[src.file];
+                    CheckSource {
+                        location: locate(&sw.path, &sw.text, lines_of(src.file), src.span),
+                        score: (j * 1000.0).round() / 1000.0,
+                        excerpt: crate::report::excerpt(src.span.slice(&sw.text), 100),
+                        sentence: None,
+                    }
+                })
+                .collect(),
+        });
+    }
+    out
+}
+
+/// Words of `text[span]` that are prose: not inside link targets, URLs, inline code or
+/// reST roles, and not the text of a link (a list of links is not prose).
+pub fn prose_words(text: &str, span: Span) -> usize {
+    let body = span.slice(text);
+    let skip = non_prose_ranges(body);
+    let mut n = 0;
+    words(text, span, |s, _| {
+        let (a, b) = (s.start - span.start, s.end - span.start);
+        if !skip.iter().any(|&(x, y)| x <= a && b <= y) {
+            n += 1;
+        }
+    });
+    n
+}
+
+/// [`prose_words`], also appending the hash of every word (prose or not) to `hashes`.
+fn prose_word_hashes(text: &str, span: Span, shingler: &Shingler, hashes: &mut Vec<u64>) -> usize {
+    let body = span.slice(text);
+    let skip = non_prose_ranges(body);
+    let mut n = 0;
+    let mut buf = String::new();
+    words(text, span, |s, w| {
+        let (a, b) = (s.start - span.start, s.end - span.start);
+        if !skip.iter().any(|&(x, y)| x <= a && b <= y) {
+            n += 1;
+        }
+        normalize(w, &mut buf);
+        hashes.push(shingler.hash_word(&buf));
+    });
+    n
+}
+
+/// Byte ranges (relative to `body`) of link text and targets, URLs, inline code and roles.
+fn non_prose_ranges(body: &str) -> Vec<(usize, usize)> {
+    let b = body.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let rest = &body[i..];
+        let end = match b[i] {
+            // `[text](target)` or `[text][ref]`: the whole link.
+            b'[' => rest.find("](").and_then(|k| {
+                let close = rest[k..].find(')')?;
+                (!rest[1..k].contains(']')).then_some(i + k + close + 1)
+            }),
+            // Inline code, or a reST reference `` `text <url>`_ ``.
+            b'`' => {
+                let ticks = rest.bytes().take_while(|&c| c == b'`').count();
+                let fence = &rest[..ticks];
+                rest[ticks..]
+                    .find(fence)
+                    .map(|k| i + ticks + k + ticks)
+                    .map(|e| if body[e..].starts_with('_') { e + 1 } else { e })
+            }
+            // A reST role `:ref:`…`` / `:func:`…``.
+            b':' if rest.len() > 2 && b[i + 1].is_ascii_alphabetic() => {
+                let name_len = rest[1..]
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == ':' || c == '-'))
+                    .unwrap_or(0);
+                let after = &rest[1 + name_len..];
+                if name_len > 1 && rest[..1 + name_len].ends_with(':') && after.starts_with('`') {
+                    after[1..].find('`').map(|k| i + 1 + name_len + 1 + k + 1)
+                } else {
+                    None
+                }
+            }
+            b'h' | b'w'
+                if rest.starts_with("http://")
+                    || rest.starts_with("https://")
+                    || rest.starts_with("www.") =>
+            {
+                Some(i + rest.find(|c: char| c.is_whitespace()).unwrap_or(rest.len()))
+            }
+            b'<' if rest.starts_with("<http") => rest.find('>').map(|k| i + k + 1),
+            _ => None,
+        };
+        match end {
+            Some(e) if e > i => {
+                out.push((i, e));
+                i = e;
+            }
+            _ => i += rest.chars().next().map_or(1, char::len_utf8),
+        }
+    }
+    out
+}
+
+/// The files changed since `reference` (`git diff --name-only`, deleted files left out) plus
+/// untracked files that are not ignored, relative to `root`.
+pub fn git_changed(root: &Path, reference: &str) -> Result<HashSet<String>> {
+    let run = |args: &[&str]| -> Result<String> {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(root)
+            .args(args)
+            .output()
+            .map_err(|e| Error::Option(format!("--changed-since: cannot run git: {e}")))?;
+        if !out.status.success() {
+            return Err(Error::Option(format!(
+                "--changed-since {reference}: git {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let mut changed = HashSet::new();
+    let diff = run(&[
+        "diff",
+        "--name-only",
+        "--relative",
+        "--diff-filter=d",
+        "-z",
+        reference,
+        "--",
+    ])?;
+    let untracked = run(&["ls-files", "--others", "--exclude-standard", "-z"])?;
+    for p in diff.split('\0').chain(untracked.split('\0')) {
+        if !p.is_empty() {
+            changed.insert(p.to_string());
+        }
+    }
+    Ok(changed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(path: &str, text: &str) -> InputFile {
+        InputFile {
+            path: path.into(),
+            text: text.into(),
+        }
+    }
+
+    const COPY: &str = "Every release is built from a signed tag, and the maintainers publish the checksums next to the archives.";
+
+    #[test]
+    fn prose_words_skip_links_code_and_roles() {
+        let t = "See [the guide](https://x.org/g) and `some code here` or :ref:`label-name` now https://y.org ok";
+        assert_eq!(prose_words(t, Span::new(0, t.len())), 5); // see and or now ok
+    }
+
+    #[test]
+    fn cross_file_copies_point_at_the_earlier_file() {
+        let files = vec![
+            file("b.md", &format!("# B\n\nIntro of b.\n\n{COPY}\n")),
+            file("a.md", &format!("# A\n\n{COPY}\n")),
+            file(
+                "c.md",
+                "# C\n\nNothing in common with the others at all, really nothing.\n",
+            ),
+        ];
+        let r = check_documents(&Config::default(), &CheckOptions::default(), files).unwrap();
+        assert_eq!(r.findings.len(), 1, "{:?}", r.findings);
+        let f = &r.findings[0];
+        assert_eq!((f.location.path.as_str(), f.location.line), ("b.md", 5));
+        assert_eq!(f.sources[0].location.path, "a.md");
+        assert_eq!(f.score, 1.0);
+        assert!(f.failing);
+    }
+
+    #[test]
+    fn changed_files_are_the_copies() {
+        let files = vec![
+            file("a.md", &format!("{COPY}\n")),
+            file("b.md", &format!("{COPY}\n")),
+        ];
+        let opts = CheckOptions {
+            changed: Some(["a.md".to_string()].into()),
+            ..CheckOptions::default()
+        };
+        let r = check_documents(&Config::default(), &opts, files).unwrap();
+        assert_eq!(r.findings.len(), 1);
+        assert_eq!(r.findings[0].location.path, "a.md");
+        assert_eq!(r.checked, 1);
+    }
+
+    #[test]
+    fn baseline_counts_new_copies() {
+        let two = vec![
+            file("a.md", &format!("{COPY}\n")),
+            file("b.md", &format!("{COPY}\n")),
+        ];
+        let r = check_documents(&Config::default(), &CheckOptions::default(), two.clone()).unwrap();
+        let base = Baseline::from_findings(r.findings.iter().map(|f| {
+            (
+                f.fingerprint.as_str(),
+                f.kind,
+                f.location.path.as_str(),
+                f.cross_file_source(),
+                f.excerpt.as_str(),
+            )
+        }));
+        let mut three = two;
+        three.push(file("c.md", &format!("Edited above.\n\n{COPY}\n")));
+        let opts = CheckOptions {
+            baseline: Some(base),
+            ..CheckOptions::default()
+        };
+        let r = check_documents(&Config::default(), &opts, three).unwrap();
+        let new: Vec<_> = r.new_findings().map(|f| f.location.path.as_str()).collect();
+        assert_eq!(new, ["c.md"]);
+        assert_eq!(r.baselined(), 1);
+    }
+
+    #[test]
+    fn markers_suppress_the_next_paragraph() {
+        let files = vec![
+            file("a.rst", &format!("{COPY}\n")),
+            file("b.rst", &format!(".. deja-ignore\n\n{COPY}\n")),
+            file("c.adoc", &format!("// deja-ignore\n{COPY}\n")),
+            file("d.md", &format!("<!-- deja-ignore -->\n{COPY}\n")),
+        ];
+        let r = check_documents(&Config::default(), &CheckOptions::default(), files).unwrap();
+        assert!(r.findings.is_empty(), "{:?}", r.findings);
+    }
+
+    #[test]
+    fn relative_paths() {
+        let root = std::path::absolute(".").unwrap();
+        assert_eq!(relative_path(&root, Path::new("./docs/a.md")), "docs/a.md");
+        assert_eq!(relative_path(&root, Path::new("docs/a.md")), "docs/a.md");
+    }
+}
