@@ -124,7 +124,7 @@ fn sketch(c: &mut Criterion) {
     });
     group.bench_function("tokenize+shingle+sketch/128", |b| {
         b.iter(|| {
-            let mut checksum = 0u64;
+            let mut checksum = 0u32;
             for d in &docs {
                 let set = shingler.shingle_set(d, Span::new(0, d.len()));
                 let sig = hasher.sketch(&set);
@@ -144,7 +144,7 @@ fn sketch(c: &mut Criterion) {
     group.throughput(Throughput::Elements(n_shingles as u64));
     group.bench_function("minhash/128", |b| {
         b.iter(|| {
-            let mut checksum = 0u64;
+            let mut checksum = 0u32;
             for s in &sets {
                 checksum ^= hasher.sketch(s).0[0];
             }
