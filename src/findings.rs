@@ -564,6 +564,8 @@ const MIN_SOURCE_COVER: f64 = 0.2;
 
 /// Number of closing prose paragraphs that count as recap context without any cue.
 const CLOSING_PARAGRAPHS: usize = 2;
+/// Prose paragraphs a text needs before its closing ones count as recap context.
+const MIN_PROSE_FOR_CLOSING: usize = 8;
 
 /// Marks the units that sit where recaps sit: in a section whose heading names a summary, in a
 /// paragraph that opens with a summary cue (and the list it introduces), or among the last
@@ -592,13 +594,17 @@ fn mark_recap_context(text: &str, units: &mut [Unit]) {
         u.recap_context =
             in_section || cued || (u.seg.kind == SegmentKind::ListItem && in_cued_list);
     }
-    for u in units
-        .iter_mut()
-        .rev()
-        .filter(|u| u.role == Role::Prose)
-        .take(CLOSING_PARAGRAPHS)
-    {
-        u.recap_context = true;
+    // A text needs some length before its closing paragraphs can sum it up.
+    let prose = units.iter().filter(|u| u.role == Role::Prose).count();
+    if prose >= MIN_PROSE_FOR_CLOSING {
+        for u in units
+            .iter_mut()
+            .rev()
+            .filter(|u| u.role == Role::Prose)
+            .take(CLOSING_PARAGRAPHS)
+        {
+            u.recap_context = true;
+        }
     }
 }
 
