@@ -18,8 +18,11 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod corpus;
 pub mod error;
 pub mod findings;
+pub mod group;
+pub mod index;
 pub mod input;
 pub mod report;
 pub mod segment;
@@ -27,6 +30,7 @@ pub mod shingle;
 pub mod sketch;
 pub mod span;
 pub mod tokenize;
+pub mod verify;
 
 pub use error::{Error, Result};
 pub use span::Span;

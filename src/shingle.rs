@@ -15,11 +15,24 @@ const SEEDS: [u64; 4] = [
     0x082e_fa98_ec4e_6c89,
 ];
 
+/// How a text is split into words before shingling.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum WordSplit {
+    /// [`crate::tokenize::words`]: UAX #29 words ("don't", "3.14" stay one word), NFKC,
+    /// spaceless scripts as character bigrams. The default (doc mode).
+    #[default]
+    Unicode,
+    /// Maximal runs of Unicode letters, digits and `_`, lowercased (Python's `\w+`, the usual
+    /// convention of corpus dedup tools). The default of `deja corpus`.
+    Alnum,
+}
+
 /// Hashes words and word k-grams.
 #[derive(Clone)]
 pub struct Shingler {
     k: usize,
     hasher: ahash::RandomState,
+    split: WordSplit,
 }
 
 impl Shingler {
@@ -28,7 +41,19 @@ impl Shingler {
         Shingler {
             k: k.max(1),
             hasher: ahash::RandomState::with_seeds(SEEDS[0], SEEDS[1], SEEDS[2], SEEDS[3]),
+            split: WordSplit::Unicode,
         }
+    }
+
+    /// The same shingler splitting words by `split`.
+    pub fn with_split(mut self, split: WordSplit) -> Self {
+        self.split = split;
+        self
+    }
+
+    /// How words are split.
+    pub fn split(&self) -> WordSplit {
+        self.split
     }
 
     /// The shingle size k.
@@ -44,6 +69,9 @@ impl Shingler {
     /// Appends the normalized word hashes of `text[span]` to `out`.
     pub fn word_hashes(&self, text: &str, span: Span, out: &mut Vec<u64>) {
         let mut buf = String::new();
+        if self.split == WordSplit::Alnum {
+            return alnum_words(span.slice(text), &mut buf, |w| out.push(self.hash_word(w)));
+        }
         words(text, span, |_, w| {
             normalize(w, &mut buf);
             out.push(self.hash_word(&buf));
@@ -68,6 +96,39 @@ impl Shingler {
         set.sort_unstable();
         set.dedup();
         set
+    }
+}
+
+/// Calls `f` with every maximal run of letters, digits and `_` of `text`, lowercased
+/// (into `buf`). ASCII bytes take a fast path.
+fn alnum_words(text: &str, buf: &mut String, mut f: impl FnMut(&str)) {
+    buf.clear();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b.is_ascii() {
+            if b.is_ascii_alphanumeric() || b == b'_' {
+                buf.push(b.to_ascii_lowercase() as char);
+            } else if !buf.is_empty() {
+                f(buf);
+                buf.clear();
+            }
+            i += 1;
+            continue;
+        }
+        // A non-ASCII char: `i` is on a char boundary because ASCII bytes are whole chars.
+        let c = text[i..].chars().next().unwrap_or(' ');
+        if c.is_alphanumeric() {
+            buf.extend(c.to_lowercase());
+        } else if !buf.is_empty() {
+            f(buf);
+            buf.clear();
+        }
+        i += c.len_utf8();
+    }
+    if !buf.is_empty() {
+        f(buf);
     }
 }
 
@@ -122,6 +183,26 @@ mod tests {
     fn short_texts_have_one_shingle_and_empty_none() {
         assert_eq!(set(5, "two words").len(), 1);
         assert!(set(5, " ... ").is_empty());
+    }
+
+    #[test]
+    fn alnum_split_matches_python_w_runs() {
+        let sh = Shingler::new(1).with_split(WordSplit::Alnum);
+        let words = |t: &str| {
+            let mut v = Vec::new();
+            sh.word_hashes(t, Span::new(0, t.len()), &mut v);
+            v
+        };
+        let h = |w: &str| sh.hash_word(w);
+        assert_eq!(
+            words("Don't pi=3.14 ÉTÉ_x"),
+            vec![h("don"), h("t"), h("pi"), h("3"), h("14"), h("été_x")]
+        );
+        assert!(words(" -- ").is_empty());
+        let unicode = Shingler::new(1);
+        let mut v = Vec::new();
+        unicode.word_hashes("don't", Span::new(0, 5), &mut v);
+        assert_eq!(v, vec![h("don't")]);
     }
 
     #[test]
