@@ -26,6 +26,7 @@ pub mod index;
 pub mod input;
 pub mod report;
 pub mod segment;
+pub mod sigfile;
 pub mod shingle;
 pub mod sketch;
 pub mod span;

@@ -1,6 +1,10 @@
 //! Command-line interface: clap arguments, one module per command, exit codes (DESIGN §4).
 
+mod corpus;
+mod dedup;
 mod doc;
+mod progress;
+mod sketch;
 
 use clap::{Args, Parser, Subcommand};
 use deja::input::InputOptions;
@@ -21,6 +25,13 @@ struct Cli {
 enum Command {
     /// Paragraphs that repeat or restate earlier text inside each document.
     Doc(doc::DocArgs),
+    /// Near-duplicate documents and repeated paragraphs across a corpus.
+    Corpus(corpus::CorpusArgs),
+    /// Write a deduplicated corpus: one document per cluster, optionally without repeated
+    /// paragraphs.
+    Dedup(dedup::DedupArgs),
+    /// Write the MinHash signatures of one shard, for `deja corpus --sketches`.
+    Sketch(sketch::SketchArgs),
 }
 
 /// Options every command shares.
@@ -101,6 +112,9 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Doc(args) => doc::run(args),
+        Command::Corpus(args) => corpus::run(args),
+        Command::Dedup(args) => dedup::run(args),
+        Command::Sketch(args) => sketch::run(args),
     };
     match result {
         Ok(o) if o.errors > 0 => ExitCode::from(2),

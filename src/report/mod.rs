@@ -1,9 +1,11 @@
 //! Report: result types → human, json and jsonl output. One printer per format, all fed
 //! by the same [`DocReport`]s, writing to any `impl Write`, in input order.
 
+mod corpus;
 mod human;
 mod json;
 
+pub use corpus::{write_corpus, write_human, write_json, write_jsonl};
 pub use human::HumanDocPrinter;
 pub use json::{JsonDocPrinter, JsonlDocPrinter};
 
