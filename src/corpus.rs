@@ -26,7 +26,7 @@
 
 use crate::error::{Error, Result};
 use crate::group::{self, ParagraphCounter, RepeatedParagraph};
-use crate::index::{self, Banding, BandTable};
+use crate::index::{self, BandTable, Banding};
 use crate::input::Document;
 use crate::segment;
 use crate::shingle::{Shingler, WordSplit};
@@ -173,6 +173,13 @@ impl Sketcher {
             min_paragraph_words,
             paragraphs,
         }
+    }
+
+    /// The same sketcher computing only the first `slots` MinHash slots (the ones the
+    /// banding reads), when full signatures are not kept: the slots are the same values.
+    pub fn with_slots(mut self, slots: usize, seed: u64) -> Self {
+        self.hasher = MinHasher::new(slots, seed);
+        self
     }
 
     /// The 64-bit shingle hashes of `text`, sorted, no repeats, and its word count.
@@ -348,8 +355,12 @@ impl CorpusBuilder {
             )));
         }
         let sets = (opts.verify == VerifyMode::Exact).then(|| SetStore::new(opts.memory / 5 * 2));
+        let mut sketcher = Sketcher::new(p, opts.paragraphs, opts.min_paragraph_words);
+        if sets.is_some() {
+            sketcher = sketcher.with_slots(banding.bands * banding.rows, p.seed);
+        }
         Ok(CorpusBuilder {
-            sketcher: Sketcher::new(p, opts.paragraphs, opts.min_paragraph_words),
+            sketcher,
             bands: BandTable::new(opts.memory / 5 * 2),
             banding,
             sets,
@@ -410,12 +421,16 @@ impl CorpusBuilder {
             path: "(temporary files)".into(),
             source: e,
         };
-        if doc.signature.len() != self.opts.sketch.num_perm {
+        let needed = if self.sets.is_some() {
+            self.banding.bands * self.banding.rows
+        } else {
+            self.opts.sketch.num_perm
+        };
+        if doc.signature.len() < needed {
             return Err(Error::Option(format!(
-                "signature of {} has {} slots, expected {}",
+                "signature of {} has {} slots, expected {needed}",
                 doc.id,
                 doc.signature.len(),
-                self.opts.sketch.num_perm
             )));
         }
         if self.ids.len() >= u32::MAX as usize {
@@ -450,7 +465,7 @@ impl CorpusBuilder {
             })?;
             sets.push(set).map_err(io)?;
         } else {
-            self.signatures.extend_from_slice(&doc.signature);
+            self.signatures.extend_from_slice(&doc.signature[..needed]);
         }
         self.ids.push(doc.id.into_boxed_str());
         Ok(notices)
@@ -637,11 +652,23 @@ mod tests {
             ]
         );
         let (r, counter) = b.finish().unwrap();
-        assert_eq!(r.repeated_paragraphs.len(), 1, "{:?}", r.repeated_paragraphs);
-        assert_eq!(r.repeated_paragraphs[0].count, 3, "{:?}", r.repeated_paragraphs);
+        assert_eq!(
+            r.repeated_paragraphs.len(),
+            1,
+            "{:?}",
+            r.repeated_paragraphs
+        );
+        assert_eq!(
+            r.repeated_paragraphs[0].count, 3,
+            "{:?}",
+            r.repeated_paragraphs
+        );
         assert_eq!(r.repeated_paragraphs[0].documents, vec![0, 1, 2]);
         assert_eq!(r.repeated_paragraphs[0].text, "Read also: the news.");
-        assert_eq!(counter.count(group::paragraph_key("read also: the news.", 2).unwrap()), 3);
+        assert_eq!(
+            counter.count(group::paragraph_key("read also: the news.", 2).unwrap()),
+            3
+        );
         assert!(r.pairs.is_empty());
     }
 

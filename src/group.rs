@@ -79,8 +79,12 @@ pub fn paragraph_key(text: &str, min_words: usize) -> Option<u64> {
         if w.chars().any(char::is_alphanumeric) {
             words += 1;
         }
-        for c in w.chars() {
-            norm.extend(c.to_lowercase());
+        if w.is_ascii() {
+            norm.extend(w.bytes().map(|b| b.to_ascii_lowercase() as char));
+        } else {
+            for c in w.chars() {
+                norm.extend(c.to_lowercase());
+            }
         }
     }
     if words < min_words.max(1) {
@@ -124,7 +128,13 @@ impl ParagraphCounter {
     pub fn add(&mut self, key: u64, doc: u32, text: impl FnOnce() -> String) {
         match self.map.get_mut(&key) {
             None => {
-                self.map.insert(key, Entry { first: doc, more: None });
+                self.map.insert(
+                    key,
+                    Entry {
+                        first: doc,
+                        more: None,
+                    },
+                );
             }
             Some(e) if e.first == doc => {}
             Some(e) => match &mut e.more {

@@ -134,10 +134,13 @@ impl<R: Read> SigReader<R> {
         if &head[..8] != MAGIC {
             return Err(fmt("not a deja signature file (bad magic)".into()));
         }
-        let u32_at = |i: usize| u32::from_le_bytes([head[i], head[i + 1], head[i + 2], head[i + 3]]);
+        let u32_at =
+            |i: usize| u32::from_le_bytes([head[i], head[i + 1], head[i + 2], head[i + 3]]);
         let version = u32_at(8);
         if version != VERSION {
-            return Err(fmt(format!("signature format version {version}, expected {VERSION}")));
+            return Err(fmt(format!(
+                "signature format version {version}, expected {VERSION}"
+            )));
         }
         let mut seed = [0u8; 8];
         seed.copy_from_slice(&head[20..28]);
@@ -301,7 +304,6 @@ mod tests {
     fn file_format_round_trip() {
         roundtrip(true);
         roundtrip(false);
-        assert!(SigReader::new(&b"not a signature file at all!!!!!!"[..], Path::new("x"))
-            .is_err());
+        assert!(SigReader::new(&b"not a signature file at all!!!!!!"[..], Path::new("x")).is_err());
     }
 }

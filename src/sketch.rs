@@ -64,14 +64,22 @@ impl MinHasher {
     /// Folds `shingles` into `sig` (slot-wise minimum); `sig` starts at `u64::MAX`.
     pub fn sketch_into(&self, shingles: &[u64], sig: &mut [u64]) {
         assert_eq!(sig.len(), self.a.len());
-        for &x in shingles {
-            let x = reduce(x);
-            for ((slot, &a), &b) in sig.iter_mut().zip(&self.a).zip(&self.b) {
-                let v = permute(a, b, x);
-                if v < *slot {
-                    *slot = v;
+        // Permutation-major: each slot's minimum stays in a register while the independent
+        // multiply-reduce steps over the shingles pipeline well.
+        let xs: Vec<u64> = shingles.iter().map(|&x| reduce(x)).collect();
+        for ((slot, &a), &b) in sig.iter_mut().zip(&self.a).zip(&self.b) {
+            // Four running minima break the dependency chain of `min`.
+            let mut m = [*slot; 4];
+            let mut quads = xs.chunks_exact(4);
+            for q in &mut quads {
+                for j in 0..4 {
+                    m[j] = m[j].min(permute(a, b, q[j]));
                 }
             }
+            for &x in quads.remainder() {
+                m[0] = m[0].min(permute(a, b, x));
+            }
+            *slot = m[0].min(m[1]).min(m[2].min(m[3]));
         }
     }
 }

@@ -188,10 +188,7 @@ pub fn verify_exact(
             },
         )
         .collect();
-    scored
-        .into_iter()
-        .filter_map(|r| r.transpose())
-        .collect()
+    scored.into_iter().filter_map(|r| r.transpose()).collect()
 }
 
 /// Keeps the candidates whose estimated Jaccard is ≥ `threshold`; `signature(doc)` gives

@@ -246,9 +246,15 @@ pub fn build(
             let r = SigReader::open(path)?;
             let name = path.display().to_string();
             opts.sketch.check_against(&r.params, &name)?;
-            if let Some((first, p)) = readers.first().map(|(n, r): &(String, SigReader<_>)| (n, r.params)) {
+            if let Some((first, p)) = readers
+                .first()
+                .map(|(n, r): &(String, SigReader<_>)| (n, r.params))
+            {
                 if p != r.params {
-                    bail!("{name}: signatures made with {:?}, but {first} with {p:?}", r.params);
+                    bail!(
+                        "{name}: signatures made with {:?}, but {first} with {p:?}",
+                        r.params
+                    );
                 }
             }
             readers.push((name, r));
@@ -259,7 +265,8 @@ pub fn build(
         let mut o = opts.options(params)?;
         o.paragraphs = false;
         if o.verify == VerifyMode::Exact && readers.iter().any(|(_, r)| !r.sets) {
-            progress.println("deja: note: signature files without shingle sets: verifying by estimate");
+            progress
+                .println("deja: note: signature files without shingle sets: verifying by estimate");
             o.verify = VerifyMode::Estimate;
         }
         let mut builder = CorpusBuilder::new(o)?;
@@ -267,7 +274,11 @@ pub fn build(
             loop {
                 match r.next_doc() {
                     Ok(Some(doc)) => {
-                        let doc = if builder.wants_sets() { doc } else { deja::corpus::SketchedDoc { set: None, ..doc } };
+                        let doc = if builder.wants_sets() {
+                            doc
+                        } else {
+                            deja::corpus::SketchedDoc { set: None, ..doc }
+                        };
                         for n in builder.add_sketched(doc)? {
                             log_notice(problems, progress, &n);
                         }

@@ -98,11 +98,7 @@ pub fn run(mut args: DedupArgs) -> Result<Outcome> {
             drop[d as usize] = true;
         }
     }
-    let sketcher = Sketcher::new(
-        report.params,
-        true,
-        args.corpus.min_paragraph_words,
-    );
+    let sketcher = Sketcher::new(report.params, true, args.corpus.min_paragraph_words);
 
     // Pass 2: copy kept records through.
     let mut tmp = atomic_output(&args.output)?;
@@ -126,16 +122,26 @@ pub fn run(mut args: DedupArgs) -> Result<Outcome> {
                     return;
                 }
                 let text = match strip {
-                    Some(min) => strip_paragraphs(&sketcher, &paragraphs, &d.text, n as u32, min, &mut stats),
+                    Some(min) => {
+                        strip_paragraphs(&sketcher, &paragraphs, &d.text, n as u32, min, &mut stats)
+                    }
                     None => None,
                 };
-                let res = write_record(&mut out, jsonl, raw, &d.id, &input.text_field, text.as_deref().unwrap_or(&d.text), text.is_some());
+                let res = write_record(
+                    &mut out,
+                    jsonl,
+                    raw,
+                    &d.id,
+                    &input.text_field,
+                    text.as_deref().unwrap_or(&d.text),
+                    text.is_some(),
+                );
                 if let Err(e) = res {
                     failure = Some(e);
                 }
                 stats.kept += 1;
                 stats.bytes_out += text.as_ref().map_or(d.text.len(), |t| t.len());
-                if doc % 10_000 == 0 {
+                if doc.is_multiple_of(10_000) {
                     progress.update("write", doc, stats.bytes_in as u64);
                 }
             });
@@ -254,10 +260,7 @@ fn write_record(
         }
         serde_json::to_writer(&mut *out, &v)?;
     } else {
-        serde_json::to_writer(
-            &mut *out,
-            &serde_json::json!({"id": id, "text": text}),
-        )?;
+        serde_json::to_writer(&mut *out, &serde_json::json!({"id": id, "text": text}))?;
     }
     out.write_all(b"\n")?;
     Ok(())

@@ -100,7 +100,13 @@ impl Problems {
         self.log(progress, false, kind, message);
     }
 
-    fn log(&mut self, progress: &Progress, error: bool, kind: &str, message: &dyn std::fmt::Display) {
+    fn log(
+        &mut self,
+        progress: &Progress,
+        error: bool,
+        kind: &str,
+        message: &dyn std::fmt::Display,
+    ) {
         let n = self.counts.entry((error, kind.to_string())).or_default();
         *n += 1;
         if !error && self.quiet_warnings {

@@ -6,7 +6,7 @@ use super::progress::{Problems, Progress};
 use super::{CommonArgs, Outcome};
 use anyhow::{Context, Result};
 use clap::Args;
-use deja::corpus::{Sketcher, SketchedDoc};
+use deja::corpus::{SketchedDoc, Sketcher};
 use deja::sigfile::SigWriter;
 use rayon::prelude::*;
 use std::path::PathBuf;
@@ -43,25 +43,39 @@ pub fn run(args: SketchArgs) -> Result<Outcome> {
     let sketcher = Sketcher::new(params, false, 1);
     let (mut docs, mut bytes) = (0usize, 0u64);
     let mut seen = ahash::AHashSet::new();
-    stream_chunks(&sources, &input, &mut problems, &progress, |chunk, problems| {
-        let sketched: Vec<SketchedDoc> = chunk
-            .par_iter()
-            .map(|d| sketcher.sketch(d, !args.no_sets))
-            .collect();
-        for s in &sketched {
-            if !seen.insert(s.id.clone()) {
-                log_notice(problems, &progress, &deja::corpus::Notice::DuplicateId(s.id.clone()));
+    stream_chunks(
+        &sources,
+        &input,
+        &mut problems,
+        &progress,
+        |chunk, problems| {
+            let sketched: Vec<SketchedDoc> = chunk
+                .par_iter()
+                .map(|d| sketcher.sketch(d, !args.no_sets))
+                .collect();
+            for s in &sketched {
+                if !seen.insert(s.id.clone()) {
+                    log_notice(
+                        problems,
+                        &progress,
+                        &deja::corpus::Notice::DuplicateId(s.id.clone()),
+                    );
+                }
+                if s.words == 0 {
+                    log_notice(
+                        problems,
+                        &progress,
+                        &deja::corpus::Notice::Empty(s.id.clone()),
+                    );
+                }
+                writer.write(s).context("writing signatures")?;
             }
-            if s.words == 0 {
-                log_notice(problems, &progress, &deja::corpus::Notice::Empty(s.id.clone()));
-            }
-            writer.write(s).context("writing signatures")?;
-        }
-        docs += chunk.len();
-        bytes += chunk.iter().map(|d| d.text.len() as u64).sum::<u64>();
-        progress.update("sketch", docs, bytes);
-        Ok(())
-    })?;
+            docs += chunk.len();
+            bytes += chunk.iter().map(|d| d.text.len() as u64).sum::<u64>();
+            progress.update("sketch", docs, bytes);
+            Ok(())
+        },
+    )?;
     let tmp = writer.finish().context("writing signatures")?;
     tmp.persist(&args.output)
         .with_context(|| format!("writing {}", args.output.display()))?;
@@ -73,7 +87,11 @@ pub fn run(args: SketchArgs) -> Result<Outcome> {
             args.output.display(),
             params.num_perm,
             params.k,
-            if args.no_sets { ", no sets" } else { ", with sets" }
+            if args.no_sets {
+                ", no sets"
+            } else {
+                ", with sets"
+            }
         );
     }
     Ok(Outcome {

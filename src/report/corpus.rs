@@ -129,7 +129,10 @@ pub fn write_json(out: &mut dyn Write, r: &CorpusReport) -> io::Result<()> {
 
 /// A `summary` record, then one `pair`, `cluster` and `repeated_paragraph` record a line.
 pub fn write_jsonl(out: &mut dyn Write, r: &CorpusReport) -> io::Result<()> {
-    write!(out, "{{\"type\": \"summary\", \"version\": {JSON_VERSION}, ")?;
+    write!(
+        out,
+        "{{\"type\": \"summary\", \"version\": {JSON_VERSION}, "
+    )?;
     summary_fields(out, r)?;
     out.write_all(b"}\n")?;
     for i in 0..r.pairs.len() {
@@ -211,7 +214,11 @@ pub fn write_human(out: &mut dyn Write, r: &CorpusReport, color: bool) -> io::Re
         }
     }
     if !r.repeated_paragraphs.is_empty() {
-        writeln!(out, "{}", paint("1", "repeated paragraphs (most documents first):"))?;
+        writeln!(
+            out,
+            "{}",
+            paint("1", "repeated paragraphs (most documents first):")
+        )?;
         for p in r.repeated_paragraphs.iter().take(HUMAN_LIMIT) {
             writeln!(
                 out,
