@@ -262,7 +262,13 @@ fn parse_record(path: &Path, line: usize, bytes: &[u8], opts: &InputOptions) -> 
         message,
     };
     let mut value: Value =
-        serde_json::from_slice(bytes).map_err(|e| err(format!("invalid JSON: {e}")))?;
+        serde_json::from_slice(bytes).map_err(|e| match std::str::from_utf8(bytes) {
+            Err(u) => err(format!(
+                "invalid UTF-8 at byte {} of the line",
+                u.valid_up_to()
+            )),
+            Ok(_) => err(format!("invalid JSON: {e}")),
+        })?;
     let obj = value
         .as_object_mut()
         .ok_or_else(|| err("record is not a JSON object".into()))?;

@@ -298,6 +298,22 @@ pub fn build(
     Ok(builder.finish()?)
 }
 
+/// Says on stderr when band keys or shingle sets went to disk (`--memory`).
+pub fn note_spills(report: &deja::corpus::CorpusReport, quiet: bool) {
+    let s = &report.stats;
+    if !quiet && (s.band_runs > 0 || s.sets_spilled) {
+        eprintln!(
+            "deja: over --memory: spilled {} sorted runs of band keys{} to temporary files",
+            s.band_runs,
+            if s.sets_spilled {
+                " and shingle sets"
+            } else {
+                ""
+            }
+        );
+    }
+}
+
 pub fn run(args: CorpusArgs) -> Result<Outcome> {
     args.common.init_threads();
     let progress = Progress::new(args.common.quiet);
@@ -312,6 +328,7 @@ pub fn run(args: CorpusArgs) -> Result<Outcome> {
     )?;
     progress.finish();
     problems.summarise(&progress);
+    note_spills(&report, args.common.quiet);
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
     write_corpus(&mut out, &report, args.common.format, args.common.color())

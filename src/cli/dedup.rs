@@ -155,7 +155,7 @@ pub fn run(mut args: DedupArgs) -> Result<Outcome> {
         }
         out.flush().context("writing the output")?;
     }
-    tmp.as_file().sync_all().ok();
+    super::sketch::publishable(&tmp)?;
     tmp.persist(&args.output)
         .with_context(|| format!("writing {}", args.output.display()))?;
     progress.finish();

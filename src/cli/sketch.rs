@@ -77,6 +77,7 @@ pub fn run(args: SketchArgs) -> Result<Outcome> {
         },
     )?;
     let tmp = writer.finish().context("writing signatures")?;
+    publishable(&tmp)?;
     tmp.persist(&args.output)
         .with_context(|| format!("writing {}", args.output.display()))?;
     progress.finish();
@@ -115,4 +116,14 @@ pub fn atomic_output(path: &std::path::Path) -> Result<tempfile::NamedTempFile> 
         .prefix(&format!(".{name}.deja-tmp"))
         .tempfile_in(&dir)
         .with_context(|| format!("creating a temporary file in {}", dir.display()))
+}
+
+/// Gives a finished temporary file mode 0644 (temporary files are created 0600) and syncs
+/// it, before it is renamed into place.
+pub fn publishable(tmp: &tempfile::NamedTempFile) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(0o644))
+        .context("setting permissions of the output")?;
+    tmp.as_file().sync_all().context("writing the output")
 }
