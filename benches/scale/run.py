@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""Scaling of `deja corpus`: wall time and peak RSS at 10k, 100k and 1M documents.
+
+  python3 benches/scale/run.py [--sizes 10000,100000,1000000] [--memory 1G] [--keep]
+
+Corpora are synthesised from the dev corpus's real text by ../compare/synth.py (one real
+document per original, 30 % edited copies; about 3 KB a document) and written zstd-compressed
+(streamed through deja's reader). Each size runs `deja corpus --format jsonl` once under
+/usr/bin/time and prints documents, MB of text, wall seconds, µs per document, peak RSS and
+pairs found; with --memory the band tables and shingle sets spill past that budget.
+"""
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+DEV = os.path.abspath(os.path.join(ROOT, "..", "shared", "eval", "corpus-dev", "corpus.jsonl"))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="10000,100000,1000000")
+    ap.add_argument("--work", default=os.path.join(HERE, "data"))
+    ap.add_argument("--memory", help="deja --memory (default: deja's default)")
+    ap.add_argument("--extra", action="append", default=[], help="extra deja argument (repeatable)")
+    ap.add_argument("--keep", action="store_true", help="keep the synthesised corpora")
+    a = ap.parse_args()
+    os.makedirs(a.work, exist_ok=True)
+    subprocess.run(["cargo", "build", "--release", "-q"], cwd=ROOT, check=True)
+    deja = os.path.join(ROOT, "target", "release", "deja")
+    rows = []
+    for n in [int(s) for s in a.sizes.split(",")]:
+        path = os.path.join(a.work, f"scale-{n}.jsonl.zst")
+        if not os.path.exists(path):
+            synth = subprocess.Popen(
+                [sys.executable, os.path.join(HERE, "..", "compare", "synth.py"), "--docs", str(n),
+                 "--source", DEV, "--max-parts", "1"], stdout=subprocess.PIPE)
+            with open(path + ".tmp", "wb") as f:
+                subprocess.run(["zstd", "-q", "-1", "-T2", "-c"], stdin=synth.stdout, stdout=f, check=True)
+            synth.wait()
+            os.rename(path + ".tmp", path)
+        cmd = [deja, "corpus", path, "--format", "jsonl", "-q"] + a.extra
+        if a.memory:
+            cmd += ["--memory", a.memory]
+        t0 = time.time()
+        p = subprocess.run(["/usr/bin/time", "-v"] + cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        wall = time.time() - t0
+        if p.returncode not in (0, 1):
+            sys.exit(p.stderr[-2000:])
+        rss = next(int(l.split()[-1]) / 1024 for l in p.stderr.splitlines() if "Maximum resident" in l)
+        lines = p.stdout.splitlines()
+        import json
+        summary = json.loads(lines[0])
+        rows.append((n, summary["documents"], wall, rss, summary["pair_count"], summary["cluster_count"],
+                     summary["repeated_paragraph_count"]))
+        print(f"{n}: {wall:.1f} s, {rss:.0f} MB", file=sys.stderr)
+        if not a.keep and n >= 1_000_000:
+            os.remove(path)
+    print(f"{'docs':>9}{'wall s':>9}{'us/doc':>8}{'RSS MB':>8}{'pairs':>10}{'clusters':>10}{'rep.par.':>10}")
+    for n, docs, wall, rss, pairs, clusters, reps in rows:
+        print(f"{docs:>9}{wall:>9.1f}{wall / docs * 1e6:>8.0f}{rss:>8.0f}{pairs:>10}{clusters:>10}{reps:>10}")
+    print(f"({os.cpu_count()} cores; one run per size)")
+
+
+if __name__ == "__main__":
+    main()
