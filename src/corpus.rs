@@ -30,16 +30,28 @@ use crate::index::{self, BandTable, Banding};
 use crate::input::Document;
 use crate::segment;
 use crate::shingle::{Shingler, WordSplit};
-use crate::sketch::{MinHasher, DEFAULT_SEED};
+use crate::sketch::{MinHasher, OnePermHasher, DEFAULT_SEED};
 use crate::span::Span;
 use crate::verify::{self, ScoredPair, SetStore, VerifyMode};
 use ahash::AHashSet;
 use rayon::prelude::*;
 use serde_json::Value;
 
+/// Which sketch fills the signature slots.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, clap::ValueEnum)]
+pub enum SketchMethod {
+    /// `num_perm` permutations mod 2^61 − 1 ([`MinHasher`]): O(num_perm) per shingle.
+    #[default]
+    Minhash,
+    /// One-permutation hashing with densification ([`OnePermHasher`]): O(1) per shingle.
+    Oph,
+}
+
 /// The parameters that make signatures comparable: shingles, permutations, seed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SketchParams {
+    /// The sketch.
+    pub method: SketchMethod,
     /// Words per shingle.
     pub k: usize,
     /// MinHash permutations.
@@ -53,6 +65,7 @@ pub struct SketchParams {
 impl Default for SketchParams {
     fn default() -> Self {
         SketchParams {
+            method: SketchMethod::Minhash,
             k: 5,
             num_perm: 128,
             seed: DEFAULT_SEED,
@@ -154,11 +167,17 @@ pub struct SketchedDoc {
     pub paragraphs: Vec<(u64, Span)>,
 }
 
+#[derive(Clone)]
+enum Hasher {
+    MinHash(MinHasher),
+    Oph(OnePermHasher),
+}
+
 /// Shingles, sketches and paragraph-hashes single documents.
 #[derive(Clone)]
 pub struct Sketcher {
     shingler: Shingler,
-    hasher: MinHasher,
+    hasher: Hasher,
     min_paragraph_words: usize,
     paragraphs: bool,
 }
@@ -169,7 +188,12 @@ impl Sketcher {
     pub fn new(params: SketchParams, paragraphs: bool, min_paragraph_words: usize) -> Self {
         Sketcher {
             shingler: Shingler::new(params.k).with_split(params.split),
-            hasher: MinHasher::new(params.num_perm, params.seed),
+            hasher: match params.method {
+                SketchMethod::Minhash => {
+                    Hasher::MinHash(MinHasher::new(params.num_perm, params.seed))
+                }
+                SketchMethod::Oph => Hasher::Oph(OnePermHasher::new(params.num_perm, params.seed)),
+            },
             min_paragraph_words,
             paragraphs,
         }
@@ -177,8 +201,11 @@ impl Sketcher {
 
     /// The same sketcher computing only the first `slots` MinHash slots (the ones the
     /// banding reads), when full signatures are not kept: the slots are the same values.
+    /// (One-permutation sketches always fill all their bins.)
     pub fn with_slots(mut self, slots: usize, seed: u64) -> Self {
-        self.hasher = MinHasher::new(slots, seed);
+        if let Hasher::MinHash(_) = self.hasher {
+            self.hasher = Hasher::MinHash(MinHasher::new(slots, seed));
+        }
         self
     }
 
@@ -210,7 +237,10 @@ impl Sketcher {
         let (shingles, words) = self.shingles(&doc.text);
         SketchedDoc {
             id: doc.id.to_string(),
-            signature: self.hasher.sketch(&shingles).0,
+            signature: match &self.hasher {
+                Hasher::MinHash(h) => h.sketch(&shingles).0,
+                Hasher::Oph(h) => h.sketch(&shingles).0,
+            },
             set: with_set.then(|| verify::compact_set(&shingles)),
             words,
             paragraphs: if self.paragraphs {

@@ -68,30 +68,101 @@ pub fn clusters(n: usize, pairs: impl IntoIterator<Item = (u32, u32)>) -> Vec<Ve
 }
 
 /// The normalised form of a paragraph that repeated-paragraph counting compares: lowercase,
-/// whitespace runs as one space, trimmed. `None` when it has fewer than `min_words` words.
+/// whitespace runs as one space, trimmed; hashed. `None` when it has fewer than `min_words`
+/// words (runs holding a letter or digit).
 pub fn paragraph_key(text: &str, min_words: usize) -> Option<u64> {
-    let mut norm = String::with_capacity(text.len());
+    let mut norm = StreamHash::default();
     let mut words = 0;
-    for w in text.split_whitespace() {
-        if !norm.is_empty() {
-            norm.push(' ');
+    let mut in_word = false; // inside a whitespace-free run
+    let mut counted = false; // that run already counted as a word
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b.is_ascii() {
+            if b.is_ascii_whitespace() {
+                in_word = false;
+            } else {
+                if !in_word {
+                    if norm.len > 0 {
+                        norm.push(b' ');
+                    }
+                    in_word = true;
+                    counted = false;
+                }
+                if !counted && b.is_ascii_alphanumeric() {
+                    words += 1;
+                    counted = true;
+                }
+                norm.push(b.to_ascii_lowercase());
+            }
+            i += 1;
+            continue;
         }
-        if w.chars().any(char::is_alphanumeric) {
+        let c = text[i..].chars().next().unwrap_or(' ');
+        i += c.len_utf8();
+        if c.is_whitespace() {
+            in_word = false;
+            continue;
+        }
+        if !in_word {
+            if norm.len > 0 {
+                norm.push(b' ');
+            }
+            in_word = true;
+            counted = false;
+        }
+        if !counted && c.is_alphanumeric() {
             words += 1;
+            counted = true;
         }
-        if w.is_ascii() {
-            norm.extend(w.bytes().map(|b| b.to_ascii_lowercase() as char));
-        } else {
-            for c in w.chars() {
-                norm.extend(c.to_lowercase());
+        let mut buf = [0u8; 4];
+        for l in c.to_lowercase() {
+            for &b in l.encode_utf8(&mut buf).as_bytes() {
+                norm.push(b);
             }
         }
     }
     if words < min_words.max(1) {
         return None;
     }
-    // Fixed seeds (some seed values make ahash degenerate; these are tested below).
-    Some(ahash::RandomState::with_seeds(11, 23, 37, 41).hash_one(&norm))
+    Some(norm.finish())
+}
+
+/// A 64-bit hash fed one byte at a time (no buffer): bytes gather into 8-byte words that are
+/// folded by multiply-rotate.
+#[derive(Default)]
+struct StreamHash {
+    h: u64,
+    acc: u64,
+    fill: u32,
+    len: u64,
+}
+
+impl StreamHash {
+    const K: u64 = 0x9fb2_1c65_1e98_df25;
+
+    #[inline]
+    fn push(&mut self, b: u8) {
+        self.acc |= (b as u64) << (8 * self.fill);
+        self.fill += 1;
+        self.len += 1;
+        if self.fill == 8 {
+            self.h = (self.h ^ self.acc).wrapping_mul(Self::K).rotate_left(29);
+            self.acc = 0;
+            self.fill = 0;
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        let h = (self.h ^ self.acc).wrapping_mul(Self::K).rotate_left(29);
+        let mut h = h ^ self.len.wrapping_mul(0xc2b2_ae3d_27d4_eb4f);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
+    }
 }
 
 /// A paragraph seen in several documents.
@@ -219,6 +290,14 @@ mod tests {
         assert_eq!(paragraph_key("--", 1), None);
         assert_ne!(paragraph_key("two words", 1), Some(k1));
         assert_ne!(paragraph_key("two words", 1), paragraph_key("two word", 1));
+        assert_ne!(
+            paragraph_key("abcdefgh", 1),
+            paragraph_key("abcdefgh\u{0}", 1)
+        );
+        assert_eq!(
+            paragraph_key("Ünïcode  TEXT", 1),
+            paragraph_key("ünïcode text", 1)
+        );
         assert_eq!(paragraph_key("one", 2), None);
         let mut c = ParagraphCounter::new();
         c.add(k1, 0, || "Read also:".into());

@@ -5,7 +5,8 @@
 //!
 //! ```text
 //! header   magic "DEJASIG\0" (8 bytes) | format version u32 = 1 | k u32 | num_perm u32
-//!          | seed u64 | word split u8 (0 unicode, 1 alnum) | flags u8 (bit 0: sets stored)
+//!          | seed u64 | word split u8 (0 unicode, 1 alnum)
+//!          | flags u8 (bit 0: sets stored, bit 1: one-permutation sketch)
 //!          | reserved u16 = 0
 //! record   id length u32 (< 0xFFFF_FFFF) | id (JSON text, UTF-8) | words u32
 //!          | num_perm × u64 MinHash slots
@@ -16,7 +17,7 @@
 //! A file without its trailer (a killed `deja sketch`) is reported as truncated. Files whose
 //! k, num_perm, seed or word split differ cannot be compared and are refused.
 
-use crate::corpus::{SketchParams, SketchedDoc};
+use crate::corpus::{SketchMethod, SketchParams, SketchedDoc};
 use crate::error::{Error, Result};
 use crate::shingle::WordSplit;
 use std::io::{self, BufReader, BufWriter, Read, Write};
@@ -47,7 +48,8 @@ impl<W: Write> SigWriter<W> {
             WordSplit::Unicode => 0u8,
             WordSplit::Alnum => 1,
         };
-        out.write_all(&[split, sets as u8, 0, 0])?;
+        let oph = (params.method == SketchMethod::Oph) as u8;
+        out.write_all(&[split, sets as u8 | oph << 1, 0, 0])?;
         Ok(SigWriter {
             out,
             params,
@@ -150,6 +152,11 @@ impl<R: Read> SigReader<R> {
             x => return Err(fmt(format!("unknown word split {x}"))),
         };
         let params = SketchParams {
+            method: if head[29] & 2 == 2 {
+                SketchMethod::Oph
+            } else {
+                SketchMethod::Minhash
+            },
             k: u32_at(12) as usize,
             num_perm: u32_at(16) as usize,
             seed: u64::from_le_bytes(seed),
@@ -265,6 +272,7 @@ mod tests {
 
     fn roundtrip(sets: bool) {
         let params = SketchParams {
+            method: SketchMethod::Oph,
             k: 3,
             num_perm: 4,
             seed: 9,

@@ -33,7 +33,10 @@ impl VerifyMode {
 /// A compact shingle set: the high 32 bits of each shingle hash, sorted, no repeats.
 pub fn compact_set(shingles: &[u64]) -> Vec<u32> {
     let mut set: Vec<u32> = shingles.iter().map(|&h| (h >> 32) as u32).collect();
-    set.sort_unstable();
+    // Sorted u64 hashes have sorted high halves: sort only when the input was not sorted.
+    if !set.is_sorted() {
+        set.sort_unstable();
+    }
     set.dedup();
     set
 }

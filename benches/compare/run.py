@@ -6,7 +6,7 @@
 One command: creates a venv (benches/compare/.venv) with datasketch and rensa, builds deja
 (release), synthesises a larger corpus from the dev corpus (synth.py), computes the exact
 truth of each corpus (exact.py: every pair with J >= 0.8, prefix-filtered all-pairs join),
-runs `deja corpus --format jsonl` and both peers (peers.py; 5-word \\w shingles, 128
+runs `deja corpus --format jsonl` (MinHash, and `--sketch oph`) and both peers (peers.py; 5-word \\w shingles, 128
 permutations, threshold 0.8), and prints wall time, peak RSS, pairs, recall/precision against
 the exact truth, and deja's speed ratio. Wall time and RSS are of the whole process
 (/usr/bin/time); deja's is the median of --repeat runs, the peers' of one run.
@@ -96,19 +96,20 @@ def main():
         if not os.path.exists(truth_path):
             sh([py, os.path.join(HERE, "exact.py"), path, truth_path])
         truth = load_pairs(truth_path)
-        out = os.path.join(a.work, f"{name}.deja.jsonl")
-        runs = []
-        cmd = [deja, "corpus", path, "--threshold", "0.8", "--num-perm", "128", "--shingle-size", "5",
-               "--format", "jsonl", "-q"]
-        if a.threads:
-            cmd += ["--threads", str(a.threads)]
-        for _ in range(a.repeat):
-            with open(out, "w") as f:
-                runs.append(timed(cmd, stdout=f))
-        wall = statistics.median(r[0] for r in runs)
-        rss = statistics.median(r[1] for r in runs)
-        p, r = score(load_pairs(out), truth)
-        rows.append((name, ndocs, mb, "deja", wall, rss, len(load_pairs(out)), r, p, len(truth)))
+        for tool, extra in [("deja", []), ("deja oph", ["--sketch", "oph"])]:
+            out = os.path.join(a.work, f"{name}.{tool.replace(' ', '-')}.jsonl")
+            runs = []
+            cmd = [deja, "corpus", path, "--threshold", "0.8", "--num-perm", "128", "--shingle-size", "5",
+                   "--format", "jsonl", "-q"] + extra
+            if a.threads:
+                cmd += ["--threads", str(a.threads)]
+            for _ in range(a.repeat):
+                with open(out, "w") as f:
+                    runs.append(timed(cmd, stdout=f))
+            wall = statistics.median(r[0] for r in runs)
+            rss = statistics.median(r[1] for r in runs)
+            p, r = score(load_pairs(out), truth)
+            rows.append((name, ndocs, mb, tool, wall, rss, len(load_pairs(out)), r, p, len(truth)))
         for peer in ["rensa", "datasketch"]:
             if peer == "datasketch" and a.skip_datasketch:
                 continue
@@ -124,6 +125,10 @@ def main():
         name, nd, mb, tool, w, m, n, r, p, nt = row
         base = next(x[4] for x in rows if x[0] == name and x[3] == "deja")
         ratio = "" if tool == "deja" else f"{w / base:.1f}x"
+        if tool not in ("deja", "deja oph"):
+            oph = next((x[4] for x in rows if x[0] == name and x[3] == "deja oph"), None)
+            if oph:
+                ratio += f" (oph: {w / oph:.1f}x)"
         print(f"{name:<14}{nd:>7}{mb:>7.1f}  {tool:<11}{w:>8.2f}{m:>8.0f}{n:>8}{r:>8.4f}{p:>8.4f}  {ratio}")
     print(f"\n(truth = every pair with exact J >= 0.8; deja wall/RSS = median of {a.repeat} runs; "
           f"{os.cpu_count()} cores)")

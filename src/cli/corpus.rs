@@ -5,7 +5,7 @@ use super::progress::{error_kind, Problems, Progress};
 use super::{paths_or_stdin, CommonArgs, Outcome};
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use deja::corpus::{parse_size, CorpusBuilder, CorpusOptions, Notice, SketchParams};
+use deja::corpus::{parse_size, CorpusBuilder, CorpusOptions, Notice, SketchMethod, SketchParams};
 use deja::input::{expand, read_documents, Document, InputOptions, Source};
 use deja::report::write_corpus;
 use deja::shingle::WordSplit;
@@ -38,12 +38,17 @@ pub struct SketchOpts {
     /// How words are split [default: alnum].
     #[arg(long, value_enum)]
     pub words: Option<Words>,
+    /// The sketch: minhash (num_perm permutations) or oph (one permutation, densified;
+    /// much faster) [default: minhash].
+    #[arg(long, value_enum)]
+    pub sketch: Option<SketchMethod>,
 }
 
 impl SketchOpts {
     pub fn params(&self) -> SketchParams {
         let d = SketchParams::default();
         SketchParams {
+            method: self.sketch.unwrap_or(d.method),
             k: self.shingle_size.unwrap_or(d.k),
             num_perm: self.num_perm.unwrap_or(d.num_perm),
             seed: self.seed.unwrap_or(d.seed),
@@ -60,7 +65,8 @@ impl SketchOpts {
         let clash = (self.shingle_size.is_some() && mine.k != p.k)
             || (self.num_perm.is_some() && mine.num_perm != p.num_perm)
             || (self.seed.is_some() && mine.seed != p.seed)
-            || (self.words.is_some() && mine.split != p.split);
+            || (self.words.is_some() && mine.split != p.split)
+            || (self.sketch.is_some() && mine.method != p.method);
         if clash {
             bail!("{file}: signatures made with {p:?}, but the options ask for {mine:?}");
         }
@@ -139,8 +145,15 @@ pub struct CorpusArgs {
 /// Text bytes per chunk sketched in parallel before its text is dropped.
 pub const CHUNK_BYTES: usize = 16 << 20;
 
+/// What the reader thread sends: a chunk of documents, or a problem with one input.
+enum Msg {
+    Chunk(Vec<Document>),
+    Problem(deja::Error, bool),
+}
+
 /// Streams the documents of `sources` in chunks to `f`, logging every bad record and
-/// unreadable input in `problems`.
+/// unreadable input in `problems`. A reader thread reads and parses the next chunk while `f`
+/// sketches the current one.
 pub fn stream_chunks(
     sources: &[Source],
     input: &InputOptions,
@@ -148,43 +161,56 @@ pub fn stream_chunks(
     progress: &Progress,
     mut f: impl FnMut(&[Document], &mut Problems) -> Result<()>,
 ) -> Result<()> {
-    let mut chunk: Vec<Document> = Vec::new();
-    let mut bytes = 0;
-    let mut failure: Option<anyhow::Error> = None;
-    for source in sources {
-        let read = read_documents(source, input, |doc| {
-            if failure.is_some() {
-                return;
-            }
-            match doc {
-                Ok(d) => {
-                    bytes += d.text.len();
-                    chunk.push(d);
-                    if bytes >= CHUNK_BYTES {
-                        if let Err(e) = f(&chunk, problems) {
-                            failure = Some(e);
-                        }
-                        chunk.clear();
-                        bytes = 0;
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Msg>(2);
+        scope.spawn(move || {
+            let mut chunk: Vec<Document> = Vec::new();
+            let mut bytes = 0;
+            let mut gone = false; // the receiver stopped: read no further
+            for source in sources {
+                if gone {
+                    break;
+                }
+                let read = read_documents(source, input, |doc| {
+                    if gone {
+                        return;
                     }
+                    let msg = match doc {
+                        Ok(d) => {
+                            bytes += d.text.len();
+                            chunk.push(d);
+                            if bytes < CHUNK_BYTES {
+                                return;
+                            }
+                            bytes = 0;
+                            Msg::Chunk(std::mem::take(&mut chunk))
+                        }
+                        Err(e) => {
+                            let skip = skippable(source, &e);
+                            Msg::Problem(e, skip)
+                        }
+                    };
+                    gone = tx.send(msg).is_err();
+                });
+                if let Err(e) = read {
+                    gone = tx.send(Msg::Problem(e, false)).is_err();
                 }
-                Err(e) if skippable(source, &e) => {
-                    problems.warn(progress, "skipped binary file", &format!("skipping {e}"))
-                }
-                Err(e) => problems.error(progress, error_kind(&e), &e),
+            }
+            if !chunk.is_empty() && !gone {
+                let _ = tx.send(Msg::Chunk(chunk));
             }
         });
-        if let Some(e) = failure.take() {
-            return Err(e);
+        for msg in rx {
+            match msg {
+                Msg::Chunk(chunk) => f(&chunk, problems)?,
+                Msg::Problem(e, true) => {
+                    problems.warn(progress, "skipped binary file", &format!("skipping {e}"))
+                }
+                Msg::Problem(e, false) => problems.error(progress, error_kind(&e), &e),
+            }
         }
-        if let Err(e) = read {
-            problems.error(progress, error_kind(&e), &e);
-        }
-    }
-    if !chunk.is_empty() {
-        f(&chunk, problems)?;
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Binary files met while walking a directory are skipped, not errors.
