@@ -214,27 +214,59 @@ impl Sketcher {
         let mut words = Vec::new();
         self.shingler
             .word_hashes(text, Span::new(0, text.len()), &mut words);
-        let mut set = Vec::with_capacity(words.len());
-        self.shingler.shingles_of(&words, &mut set);
-        set.sort_unstable();
-        set.dedup();
-        (set, words.len())
+        (self.shingle_set(&words), words.len())
     }
 
-    /// The normalised paragraph hashes of `text` with their spans.
+    fn shingle_set(&self, words: &[u64]) -> Vec<u64> {
+        let mut set = Vec::with_capacity(words.len());
+        self.shingler.shingles_of(words, &mut set);
+        set.sort_unstable();
+        set.dedup();
+        set
+    }
+
+    /// The paragraph keys of `text` with their spans: see [`group::paragraph_key_of_words`].
     pub fn paragraphs(&self, text: &str) -> Vec<(u64, Span)> {
-        segment::paragraphs(text)
-            .into_iter()
-            .filter_map(|p| {
-                group::paragraph_key(p.span.slice(text), self.min_paragraph_words)
-                    .map(|k| (k, p.span))
-            })
-            .collect()
+        let (mut words, mut starts) = (Vec::new(), Vec::new());
+        self.shingler
+            .word_hashes_at(text, Span::new(0, text.len()), &mut words, &mut starts);
+        self.paragraphs_of(text, &words, &starts)
+    }
+
+    fn paragraphs_of(&self, text: &str, words: &[u64], starts: &[usize]) -> Vec<(u64, Span)> {
+        let mut out = Vec::new();
+        let mut w = 0;
+        for p in segment::paragraphs(text) {
+            while w < starts.len() && starts[w] < p.span.start {
+                w += 1;
+            }
+            let first = w;
+            while w < starts.len() && starts[w] < p.span.end {
+                w += 1;
+            }
+            if let Some(k) =
+                group::paragraph_key_of_words(&words[first..w], self.min_paragraph_words)
+            {
+                out.push((k, p.span));
+            }
+        }
+        out
     }
 
     /// Sketches one document; `with_set`: keep its compact shingle set.
     pub fn sketch(&self, doc: &Document, with_set: bool) -> SketchedDoc {
-        let (shingles, words) = self.shingles(&doc.text);
+        let text = &doc.text;
+        let (mut words, mut starts) = (Vec::new(), Vec::new());
+        let paragraphs = if self.paragraphs {
+            self.shingler
+                .word_hashes_at(text, Span::new(0, text.len()), &mut words, &mut starts);
+            self.paragraphs_of(text, &words, &starts)
+        } else {
+            self.shingler
+                .word_hashes(text, Span::new(0, text.len()), &mut words);
+            Vec::new()
+        };
+        let shingles = self.shingle_set(&words);
         SketchedDoc {
             id: doc.id.to_string(),
             signature: match &self.hasher {
@@ -242,12 +274,8 @@ impl Sketcher {
                 Hasher::Oph(h) => h.sketch(&shingles).0,
             },
             set: with_set.then(|| verify::compact_set(&shingles)),
-            words,
-            paragraphs: if self.paragraphs {
-                self.paragraphs(&doc.text)
-            } else {
-                Vec::new()
-            },
+            words: words.len(),
+            paragraphs,
         }
     }
 }
@@ -695,10 +723,9 @@ mod tests {
         );
         assert_eq!(r.repeated_paragraphs[0].documents, vec![0, 1, 2]);
         assert_eq!(r.repeated_paragraphs[0].text, "Read also: the news.");
-        assert_eq!(
-            counter.count(group::paragraph_key("read also: the news.", 2).unwrap()),
-            3
-        );
+        let sk = Sketcher::new(SketchParams::default(), true, 2);
+        let key = sk.paragraphs("read also the NEWS")[0].0;
+        assert_eq!(counter.count(key), 3);
         assert!(r.pairs.is_empty());
     }
 

@@ -3,8 +3,8 @@
 //! [`UnionFind`] joins the documents of verified pairs; a cluster's representative is its
 //! smallest input index (the first in input order), so the result does not depend on pair
 //! or thread order. [`ParagraphCounter`] counts, across documents, paragraphs that are equal
-//! after normalisation (lowercase, whitespace runs as one space): boilerplate such as
-//! navigation text, disclaimers and licence blocks.
+//! after normalisation ([`paragraph_key_of_words`]: the same normalised words in the same
+//! order): boilerplate such as navigation text, disclaimers and licence blocks.
 
 use ahash::AHashMap;
 
@@ -163,6 +163,21 @@ impl StreamHash {
         h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
         h ^ (h >> 33)
     }
+}
+
+/// The key of a paragraph from the hashes of its words (as the shingle stage splits and
+/// normalises them): the same words in the same order give the same key, whatever the case,
+/// spacing or punctuation. `None` below `min_words` words.
+pub fn paragraph_key_of_words(words: &[u64], min_words: usize) -> Option<u64> {
+    if words.len() < min_words.max(1) {
+        return None;
+    }
+    let mut h = StreamHash::default();
+    for &w in words {
+        h.h = (h.h ^ w).wrapping_mul(StreamHash::K).rotate_left(29);
+        h.len += 1;
+    }
+    Some(h.finish())
 }
 
 /// A paragraph seen in several documents.

@@ -74,10 +74,35 @@ impl Shingler {
     pub fn word_hashes(&self, text: &str, span: Span, out: &mut Vec<u64>) {
         let mut buf = String::new();
         if self.split == WordSplit::Alnum {
-            return alnum_words(span.slice(text), &mut buf, |w| out.push(self.hash_word(w)));
+            return alnum_words(span.slice(text), &mut buf, |_, w| {
+                out.push(hash_bytes(SEEDS[2], w.as_bytes()))
+            });
         }
         words(text, span, |_, w| {
             normalize(w, &mut buf);
+            out.push(self.hash_word(&buf));
+        });
+    }
+
+    /// As [`Shingler::word_hashes`], also appending each word's start (byte offset in `text`)
+    /// to `starts`.
+    pub fn word_hashes_at(
+        &self,
+        text: &str,
+        span: Span,
+        out: &mut Vec<u64>,
+        starts: &mut Vec<usize>,
+    ) {
+        let mut buf = String::new();
+        if self.split == WordSplit::Alnum {
+            return alnum_words(span.slice(text), &mut buf, |at, w| {
+                starts.push(span.start + at);
+                out.push(hash_bytes(SEEDS[2], w.as_bytes()))
+            });
+        }
+        words(text, span, |sp, w| {
+            normalize(w, &mut buf);
+            starts.push(sp.start);
             out.push(self.hash_word(&buf));
         });
     }
@@ -103,10 +128,11 @@ impl Shingler {
     }
 }
 
-/// Calls `f` with every maximal run of letters, digits and `_` of `text`, lowercased.
+/// Calls `f(start, word)` with every maximal run of letters, digits and `_` of `text`,
+/// lowercased.
 /// ASCII runs without capitals are passed as slices of `text`; others are lowercased into
 /// `buf`.
-fn alnum_words(text: &str, buf: &mut String, mut f: impl FnMut(&str)) {
+fn alnum_words(text: &str, buf: &mut String, mut f: impl FnMut(usize, &str)) {
     let bytes = text.as_bytes();
     let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
     let mut i = 0;
@@ -151,22 +177,22 @@ fn alnum_words(text: &str, buf: &mut String, mut f: impl FnMut(&str)) {
                 let c = text[i..].chars().next().unwrap_or(' ');
                 i += c.len_utf8();
             } else {
-                f(buf);
+                f(start, buf);
             }
         } else if upper {
             buf.clear();
             buf.push_str(&text[start..i]);
             buf.make_ascii_lowercase();
-            f(buf);
+            f(start, buf);
         } else {
-            f(&text[start..i]);
+            f(start, &text[start..i]);
         }
     }
 }
 
 /// A fast 64-bit hash of a short byte string: 8-byte words folded by multiply-rotate, then
 /// the MurmurHash3 finalizer.
-#[inline]
+#[inline(always)]
 pub(crate) fn hash_bytes(seed: u64, bytes: &[u8]) -> u64 {
     const K: u64 = 0x9fb2_1c65_1e98_df25;
     let mut h = seed ^ (bytes.len() as u64).wrapping_mul(K);
@@ -263,7 +289,10 @@ mod tests {
         #[test]
         fn alnum_words_match_reference(t in "[a-zA-Z0-9_ .,'\n-]{0,40}|[aÉé_ -ßİ日本x.Z9]{0,20}") {
             let mut got = Vec::new();
-            alnum_words(&t, &mut String::new(), |w| got.push(w.to_string()));
+            alnum_words(&t, &mut String::new(), |at, w| {
+                assert!(t.is_char_boundary(at));
+                got.push(w.to_string())
+            });
             let mut want = Vec::new();
             let mut cur = String::new();
             for c in t.chars() {
