@@ -45,11 +45,13 @@ def timed(cmd, stdout=None):
     wall = time.time() - t0
     if p.returncode not in (0, 1):
         sys.exit(f"failed ({p.returncode}): {' '.join(cmd)}\n{p.stderr[-2000:]}")
-    rss = 0
+    rss = cpu = 0
     for line in p.stderr.splitlines():
         if "Maximum resident set size" in line:
             rss = int(line.split()[-1]) / 1024
-    return wall, rss
+        if "User time (seconds)" in line or "System time (seconds)" in line:
+            cpu += float(line.split()[-1])
+    return wall, rss, cpu
 
 
 def load_pairs(path):
@@ -108,28 +110,29 @@ def main():
                     runs.append(timed(cmd, stdout=f))
             wall = statistics.median(r[0] for r in runs)
             rss = statistics.median(r[1] for r in runs)
+            cpu = statistics.median(r[2] for r in runs)
             p, r = score(load_pairs(out), truth)
-            rows.append((name, ndocs, mb, tool, wall, rss, len(load_pairs(out)), r, p, len(truth)))
+            rows.append((name, ndocs, mb, tool, wall, cpu, rss, len(load_pairs(out)), r, p, len(truth)))
         for peer in ["rensa", "datasketch"]:
             if peer == "datasketch" and a.skip_datasketch:
                 continue
             pout = os.path.join(a.work, f"{name}.{peer}.jsonl")
-            w, m = timed([py, os.path.join(HERE, "peers.py"), peer, path, pout])
+            w, m, cpu = timed([py, os.path.join(HERE, "peers.py"), peer, path, pout])
             got = load_pairs(pout)
             p, r = score(got, truth)
-            rows.append((name, ndocs, mb, peer, w, m, len(got), r, p, len(truth)))
+            rows.append((name, ndocs, mb, peer, w, cpu, m, len(got), r, p, len(truth)))
     print()
-    print(f"{'corpus':<14}{'docs':>7}{'MB':>7}  {'tool':<11}{'wall s':>8}{'RSS MB':>8}{'pairs':>8}"
-          f"{'recall':>8}{'prec.':>8}  deja speed-up")
+    print(f"{'corpus':<14}{'docs':>7}{'MB':>7}  {'tool':<11}{'wall s':>8}{'CPU s':>7}{'RSS MB':>8}{'pairs':>8}"
+          f"{'recall':>8}{'prec.':>8}  deja speed-up (wall)")
     for row in rows:
-        name, nd, mb, tool, w, m, n, r, p, nt = row
+        name, nd, mb, tool, w, cpu, m, n, r, p, nt = row
         base = next(x[4] for x in rows if x[0] == name and x[3] == "deja")
         ratio = "" if tool == "deja" else f"{w / base:.1f}x"
         if tool not in ("deja", "deja oph"):
             oph = next((x[4] for x in rows if x[0] == name and x[3] == "deja oph"), None)
             if oph:
                 ratio += f" (oph: {w / oph:.1f}x)"
-        print(f"{name:<14}{nd:>7}{mb:>7.1f}  {tool:<11}{w:>8.2f}{m:>8.0f}{n:>8}{r:>8.4f}{p:>8.4f}  {ratio}")
+        print(f"{name:<14}{nd:>7}{mb:>7.1f}  {tool:<11}{w:>8.2f}{cpu:>7.2f}{m:>8.0f}{n:>8}{r:>8.4f}{p:>8.4f}  {ratio}")
     print(f"\n(truth = every pair with exact J >= 0.8; deja wall/RSS = median of {a.repeat} runs; "
           f"{os.cpu_count()} cores)")
 

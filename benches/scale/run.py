@@ -10,6 +10,7 @@ document per original, 30 % edited copies; about 3 KB a document) and written zs
 pairs found; with --memory the band tables and shingle sets spill past that budget.
 """
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -24,7 +25,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="10000,100000,1000000")
     ap.add_argument("--work", default=os.path.join(HERE, "data"))
-    ap.add_argument("--memory", help="deja --memory (default: deja's default)")
+    ap.add_argument("--memory", default="1G", help="deja --memory (default 1G: keeps 1M documents under 2 GB)")
     ap.add_argument("--extra", action="append", default=[], help="extra deja argument (repeatable)")
     ap.add_argument("--keep", action="store_true", help="keep the synthesised corpora")
     a = ap.parse_args()
@@ -45,23 +46,29 @@ def main():
         cmd = [deja, "corpus", path, "--format", "jsonl", "-q"] + a.extra
         if a.memory:
             cmd += ["--memory", a.memory]
+        out_path = os.path.join(a.work, f"scale-{n}.out.jsonl")
         t0 = time.time()
-        p = subprocess.run(["/usr/bin/time", "-v"] + cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        with open(out_path, "w") as out:
+            p = subprocess.run(["/usr/bin/time", "-v"] + cmd, stdout=out, stderr=subprocess.PIPE, text=True)
         wall = time.time() - t0
         if p.returncode not in (0, 1):
             sys.exit(p.stderr[-2000:])
         rss = next(int(l.split()[-1]) / 1024 for l in p.stderr.splitlines() if "Maximum resident" in l)
-        lines = p.stdout.splitlines()
-        import json
-        summary = json.loads(lines[0])
-        rows.append((n, summary["documents"], wall, rss, summary["pair_count"], summary["cluster_count"],
-                     summary["repeated_paragraph_count"]))
+        cpu = sum(float(l.split()[-1]) for l in p.stderr.splitlines()
+                  if "User time (seconds)" in l or "System time (seconds)" in l)
+        with open(out_path) as f:
+            summary = json.loads(f.readline())
+        os.remove(out_path)
+        rows.append((n, summary["documents"], wall, cpu, rss, summary["pair_count"], summary["cluster_count"],
+                     summary["repeated_paragraph_count"], os.path.getsize(path) / 1e6))
         print(f"{n}: {wall:.1f} s, {rss:.0f} MB", file=sys.stderr)
         if not a.keep and n >= 1_000_000:
             os.remove(path)
-    print(f"{'docs':>9}{'wall s':>9}{'us/doc':>8}{'RSS MB':>8}{'pairs':>10}{'clusters':>10}{'rep.par.':>10}")
-    for n, docs, wall, rss, pairs, clusters, reps in rows:
-        print(f"{docs:>9}{wall:>9.1f}{wall / docs * 1e6:>8.0f}{rss:>8.0f}{pairs:>10}{clusters:>10}{reps:>10}")
+    print(f"{'docs':>9}{'zst MB':>8}{'wall s':>9}{'CPU s':>8}{'us/doc':>8}{'RSS MB':>8}{'pairs':>10}{'clusters':>10}"
+          f"{'rep.par.':>10}")
+    for n, docs, wall, cpu, rss, pairs, clusters, reps, mb in rows:
+        print(f"{docs:>9}{mb:>8.0f}{wall:>9.1f}{cpu:>8.1f}{wall / docs * 1e6:>8.0f}{rss:>8.0f}{pairs:>10}{clusters:>10}"
+              f"{reps:>10}")
     print(f"({os.cpu_count()} cores; one run per size)")
 
 
