@@ -2,7 +2,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use deja::shingle::{Shingler, WordSplit};
-use deja::sketch::MinHasher;
+use deja::sketch::{MinHasher, OnePermHasher};
 use deja::span::Span;
 
 const TEXT: &str = include_str!("../README.md");
@@ -21,6 +21,10 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Elements(set.len() as u64));
     g.bench_function("minhash 128 perms (per shingle)", |b| {
         b.iter(|| mh.sketch(&set))
+    });
+    let oph = OnePermHasher::new(128, 1);
+    g.bench_function("oph 128 slots (per shingle)", |b| {
+        b.iter(|| oph.sketch(&set))
     });
     g.finish();
 }

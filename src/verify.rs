@@ -104,7 +104,7 @@ impl SetStore {
             self.file = Some((f, w));
         }
         let Some((_, w)) = self.file.as_mut() else {
-            unreachable!()
+            return Err(io::Error::other("set store: no spill file"));
         };
         for &x in set {
             w.write_all(&x.to_le_bytes())?;
@@ -148,7 +148,7 @@ impl SetStore {
             return Ok(&self.mem[s.offset as usize..s.offset as usize + s.len as usize]);
         }
         let Some((f, _)) = self.file.as_ref() else {
-            unreachable!()
+            return Err(io::Error::other("set store: spilled set without a file"));
         };
         let mut bytes = vec![0u8; 4 * s.len as usize];
         std::os::unix::fs::FileExt::read_exact_at(f, &mut bytes, s.offset)?;

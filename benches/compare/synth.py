@@ -51,27 +51,41 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--dup-rate", type=float, default=0.3)
     ap.add_argument("--max-parts", type=int, default=3, help="real documents per original (1..N)")
+    ap.add_argument("--keep-share", type=float, default=1.0,
+                    help="share of the pooled paragraphs an original keeps (a random subset)")
+    ap.add_argument("--copy-window", type=int, default=0,
+                    help="copies are made only of the last N originals (0: of any earlier output, "
+                         "copies of copies included); N > 0 keeps cluster sizes flat as the corpus grows")
     a = ap.parse_args()
     rng = random.Random(a.seed)
     texts = [json.loads(l)["text"] for l in open(a.source, encoding="utf-8")]
     vocab = sorted({w for t in texts[:500] for w in re.findall(r"\w+", t)})
     out = sys.stdout
     made = []  # a bounded pool of earlier outputs to copy from
+    window = []  # with --copy-window: the last originals
     for i in range(a.docs):
-        if made and rng.random() < a.dup_rate:
-            text = mutate(rng, rng.choice(made), vocab)
+        pool = window if a.copy_window else made
+        if pool and rng.random() < a.dup_rate:
+            text = mutate(rng, rng.choice(pool), vocab)
         else:
             parts = [rng.choice(texts) for _ in range(rng.randint(1, a.max_parts))]
             paras = [p for t in parts for p in t.split("\n\n") if p.strip()]
             # A random window and a rotation make each original a new text.
             start = rng.randrange(len(paras))
             paras = paras[start:] + paras[:start]
-            if len(paras) > 3 and rng.random() < 0.5:
+            if a.keep_share < 1.0 and len(paras) > 2:
+                keep = max(2, int(len(paras) * a.keep_share))
+                paras = rng.sample(paras, keep)
+            elif len(paras) > 3 and rng.random() < 0.5:
                 rng.shuffle(paras)
             text = "\n\n".join(paras)
-        if len(made) < 20000:
+            if a.copy_window:
+                window.append(text)
+                if len(window) > a.copy_window:
+                    window.pop(0)
+        if not a.copy_window and len(made) < 20000:
             made.append(text)
-        else:
+        elif not a.copy_window:
             made[rng.randrange(len(made))] = text
         out.write(json.dumps({"id": f"s{i}", "text": text}, ensure_ascii=False))
         out.write("\n")

@@ -3,8 +3,9 @@
 
   python3 benches/scale/run.py [--sizes 10000,100000,1000000] [--memory 1G] [--keep]
 
-Corpora are synthesised from the dev corpus's real text by ../compare/synth.py (one real
-document per original, 30 % edited copies; about 3 KB a document) and written zstd-compressed
+Corpora are synthesised from the dev corpus's real text by ../compare/synth.py (each original
+is a random half of the paragraphs of 1-3 real documents; 30 % are edited copies of one of the
+last 5,000 originals, so cluster sizes stay flat as N grows) and written zstd-compressed
 (streamed through deja's reader). Each size runs `deja corpus --format jsonl` once under
 /usr/bin/time and prints documents, MB of text, wall seconds, µs per document, peak RSS and
 pairs found; with --memory the band tables and shingle sets spill past that budget.
@@ -34,11 +35,12 @@ def main():
     deja = os.path.join(ROOT, "target", "release", "deja")
     rows = []
     for n in [int(s) for s in a.sizes.split(",")]:
-        path = os.path.join(a.work, f"scale-{n}.jsonl.zst")
+        path = os.path.join(a.work, f"scale2-{n}.jsonl.zst")
         if not os.path.exists(path):
             synth = subprocess.Popen(
                 [sys.executable, os.path.join(HERE, "..", "compare", "synth.py"), "--docs", str(n),
-                 "--source", DEV, "--max-parts", "1"], stdout=subprocess.PIPE)
+                 "--source", DEV, "--max-parts", "3", "--keep-share", "0.5", "--copy-window", "5000"],
+                stdout=subprocess.PIPE)
             with open(path + ".tmp", "wb") as f:
                 subprocess.run(["zstd", "-q", "-1", "-T2", "-c"], stdin=synth.stdout, stdout=f, check=True)
             synth.wait()
