@@ -256,8 +256,9 @@ impl Sketcher {
     /// Sketches one document; `with_set`: keep its compact shingle set.
     pub fn sketch(&self, doc: &Document, with_set: bool) -> SketchedDoc {
         let text = &doc.text;
-        let (mut words, mut starts) = (Vec::new(), Vec::new());
+        let (mut words, mut starts) = (Vec::with_capacity(text.len() / 5), Vec::new());
         let paragraphs = if self.paragraphs {
+            starts.reserve(text.len() / 5);
             self.shingler
                 .word_hashes_at(text, Span::new(0, text.len()), &mut words, &mut starts);
             self.paragraphs_of(text, &words, &starts)
