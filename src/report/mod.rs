@@ -5,7 +5,7 @@ mod corpus;
 mod human;
 mod json;
 
-pub use corpus::{write_corpus, write_human, write_json, write_jsonl};
+pub use corpus::write_corpus;
 pub use human::HumanDocPrinter;
 pub use json::{JsonDocPrinter, JsonlDocPrinter};
 
