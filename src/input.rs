@@ -172,6 +172,16 @@ pub fn read_documents(
     opts: &InputOptions,
     mut f: impl FnMut(Result<Document>),
 ) -> Result<()> {
+    read_records(source, opts, |doc, _| f(doc))
+}
+
+/// As [`read_documents`], also passing each JSONL record's raw line (without its line
+/// ending; empty for a plain file), for writers that copy records through (`dedup`).
+pub fn read_records(
+    source: &Source,
+    opts: &InputOptions,
+    mut f: impl FnMut(Result<Document>, &[u8]),
+) -> Result<()> {
     let reader = open(source)?;
     if is_jsonl(source, opts) {
         read_jsonl(source, reader, opts, f)
@@ -182,10 +192,13 @@ pub fn read_documents(
             path: source.path(),
             source: e,
         })?;
-        f(decode_text(&source.path(), bytes).map(|text| Document {
-            id: Value::String(source.name()),
-            text,
-        }));
+        f(
+            decode_text(&source.path(), bytes).map(|text| Document {
+                id: Value::String(source.name()),
+                text,
+            }),
+            &[],
+        );
         Ok(())
     }
 }
@@ -215,7 +228,7 @@ fn read_jsonl(
     source: &Source,
     reader: Box<dyn Read + Send>,
     opts: &InputOptions,
-    mut f: impl FnMut(Result<Document>),
+    mut f: impl FnMut(Result<Document>, &[u8]),
 ) -> Result<()> {
     let path = source.path();
     let mut reader = BufReader::with_capacity(1 << 20, reader);
@@ -234,7 +247,11 @@ fn read_jsonl(
         if buf.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        f(parse_record(&path, line, &buf, opts));
+        let mut raw = &buf[..];
+        while let [rest @ .., b'\n' | b'\r'] = raw {
+            raw = rest;
+        }
+        f(parse_record(&path, line, raw, opts), raw);
     }
 }
 
@@ -245,7 +262,13 @@ fn parse_record(path: &Path, line: usize, bytes: &[u8], opts: &InputOptions) -> 
         message,
     };
     let mut value: Value =
-        serde_json::from_slice(bytes).map_err(|e| err(format!("invalid JSON: {e}")))?;
+        serde_json::from_slice(bytes).map_err(|e| match std::str::from_utf8(bytes) {
+            Err(u) => err(format!(
+                "invalid UTF-8 at byte {} of the line",
+                u.valid_up_to()
+            )),
+            Ok(_) => err(format!("invalid JSON: {e}")),
+        })?;
     let obj = value
         .as_object_mut()
         .ok_or_else(|| err("record is not a JSON object".into()))?;

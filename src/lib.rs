@@ -23,15 +23,20 @@
 
 pub mod check;
 pub mod config;
+pub mod corpus;
 pub mod error;
 pub mod findings;
+pub mod group;
+pub mod index;
 pub mod input;
 pub mod report;
 pub mod segment;
 pub mod shingle;
+pub mod sigfile;
 pub mod sketch;
 pub mod span;
 pub mod tokenize;
+pub mod verify;
 
 pub use error::{Error, Result};
 pub use span::Span;

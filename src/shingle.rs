@@ -15,11 +15,24 @@ const SEEDS: [u64; 4] = [
     0x082e_fa98_ec4e_6c89,
 ];
 
+/// How a text is split into words before shingling.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum WordSplit {
+    /// [`crate::tokenize::words`]: UAX #29 words ("don't", "3.14" stay one word), NFKC,
+    /// spaceless scripts as character bigrams. The default (doc mode).
+    #[default]
+    Unicode,
+    /// Maximal runs of Unicode letters, digits and `_`, lowercased (Python's `\w+`, the usual
+    /// convention of corpus dedup tools). The default of `deja corpus`.
+    Alnum,
+}
+
 /// Hashes words and word k-grams.
 #[derive(Clone)]
 pub struct Shingler {
     k: usize,
     hasher: ahash::RandomState,
+    split: WordSplit,
 }
 
 impl Shingler {
@@ -28,7 +41,19 @@ impl Shingler {
         Shingler {
             k: k.max(1),
             hasher: ahash::RandomState::with_seeds(SEEDS[0], SEEDS[1], SEEDS[2], SEEDS[3]),
+            split: WordSplit::Unicode,
         }
+    }
+
+    /// The same shingler splitting words by `split`.
+    pub fn with_split(mut self, split: WordSplit) -> Self {
+        self.split = split;
+        self
+    }
+
+    /// How words are split.
+    pub fn split(&self) -> WordSplit {
+        self.split
     }
 
     /// The shingle size k.
@@ -36,16 +61,48 @@ impl Shingler {
         self.k
     }
 
-    /// The 64-bit hash of one (already normalized) word.
+    /// The 64-bit hash of one (already normalized) word: seeded ahash for
+    /// [`WordSplit::Unicode`], a cheaper 8-bytes-at-a-time hash for [`WordSplit::Alnum`].
     pub fn hash_word(&self, word: &str) -> u64 {
-        self.hasher.hash_one(word)
+        match self.split {
+            WordSplit::Unicode => self.hasher.hash_one(word),
+            WordSplit::Alnum => hash_bytes(SEEDS[2], word.as_bytes()),
+        }
     }
 
     /// Appends the normalized word hashes of `text[span]` to `out`.
     pub fn word_hashes(&self, text: &str, span: Span, out: &mut Vec<u64>) {
         let mut buf = String::new();
+        if self.split == WordSplit::Alnum {
+            return alnum_words(span.slice(text), &mut buf, |_, w| {
+                out.push(hash_bytes(SEEDS[2], w.as_bytes()))
+            });
+        }
         words(text, span, |_, w| {
             normalize(w, &mut buf);
+            out.push(self.hash_word(&buf));
+        });
+    }
+
+    /// As [`Shingler::word_hashes`], also appending each word's start (byte offset in `text`)
+    /// to `starts`.
+    pub fn word_hashes_at(
+        &self,
+        text: &str,
+        span: Span,
+        out: &mut Vec<u64>,
+        starts: &mut Vec<usize>,
+    ) {
+        let mut buf = String::new();
+        if self.split == WordSplit::Alnum {
+            return alnum_words(span.slice(text), &mut buf, |at, w| {
+                starts.push(span.start + at);
+                out.push(hash_bytes(SEEDS[2], w.as_bytes()))
+            });
+        }
+        words(text, span, |sp, w| {
+            normalize(w, &mut buf);
+            starts.push(sp.start);
             out.push(self.hash_word(&buf));
         });
     }
@@ -69,6 +126,92 @@ impl Shingler {
         set.dedup();
         set
     }
+}
+
+/// Calls `f(start, word)` with every maximal run of letters, digits and `_` of `text`,
+/// lowercased.
+/// ASCII runs without capitals are passed as slices of `text`; others are lowercased into
+/// `buf`.
+fn alnum_words(text: &str, buf: &mut String, mut f: impl FnMut(usize, &str)) {
+    let bytes = text.as_bytes();
+    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b.is_ascii() && !is_word(b) {
+            i += 1;
+            continue;
+        }
+        // A run starts at i: scan its ASCII part.
+        let start = i;
+        let mut upper = false;
+        while i < bytes.len() && is_word(bytes[i]) {
+            upper |= bytes[i].is_ascii_uppercase();
+            i += 1;
+        }
+        if i < bytes.len() && !bytes[i].is_ascii() {
+            // The run goes on with non-ASCII chars (or one starts here): the slow path.
+            buf.clear();
+            buf.push_str(&text[start..i]);
+            buf.make_ascii_lowercase();
+            while i < bytes.len() {
+                let b = bytes[i];
+                if b.is_ascii() {
+                    if !is_word(b) {
+                        break;
+                    }
+                    buf.push(b.to_ascii_lowercase() as char);
+                    i += 1;
+                } else {
+                    // `i` is on a char boundary: ASCII bytes are whole chars.
+                    let c = text[i..].chars().next().unwrap_or(' ');
+                    if !c.is_alphanumeric() {
+                        break;
+                    }
+                    buf.extend(c.to_lowercase());
+                    i += c.len_utf8();
+                }
+            }
+            if buf.is_empty() {
+                // A non-word non-ASCII char: skip it.
+                let c = text[i..].chars().next().unwrap_or(' ');
+                i += c.len_utf8();
+            } else {
+                f(start, buf);
+            }
+        } else if upper {
+            buf.clear();
+            buf.push_str(&text[start..i]);
+            buf.make_ascii_lowercase();
+            f(start, buf);
+        } else {
+            f(start, &text[start..i]);
+        }
+    }
+}
+
+/// A fast 64-bit hash of a short byte string: 8-byte words folded by multiply-rotate, then
+/// the MurmurHash3 finalizer.
+#[inline(always)]
+pub(crate) fn hash_bytes(seed: u64, bytes: &[u8]) -> u64 {
+    const K: u64 = 0x9fb2_1c65_1e98_df25;
+    let mut h = seed ^ (bytes.len() as u64).wrapping_mul(K);
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        h = (h ^ u64::from_le_bytes(w)).wrapping_mul(K).rotate_left(29);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        // Byte by byte: cheaper than a variable-length copy for the short tails of words.
+        let mut w = 0u64;
+        for (i, &b) in rest.iter().enumerate() {
+            w |= (b as u64) << (8 * i);
+        }
+        h = (h ^ w).wrapping_mul(K).rotate_left(29);
+    }
+    fmix64(h)
 }
 
 /// Mixes a window of word hashes into one shingle hash (order matters).
@@ -122,6 +265,51 @@ mod tests {
     fn short_texts_have_one_shingle_and_empty_none() {
         assert_eq!(set(5, "two words").len(), 1);
         assert!(set(5, " ... ").is_empty());
+    }
+
+    #[test]
+    fn alnum_split_matches_python_w_runs() {
+        let sh = Shingler::new(1).with_split(WordSplit::Alnum);
+        let words = |t: &str| {
+            let mut v = Vec::new();
+            sh.word_hashes(t, Span::new(0, t.len()), &mut v);
+            v
+        };
+        let h = |w: &str| sh.hash_word(w);
+        assert_eq!(
+            words("Don't pi=3.14 ÉTÉ_x"),
+            vec![h("don"), h("t"), h("pi"), h("3"), h("14"), h("été_x")]
+        );
+        assert!(words(" -- ").is_empty());
+        let unicode = Shingler::new(1);
+        let mut v = Vec::new();
+        unicode.word_hashes("don't", Span::new(0, 5), &mut v);
+        assert_eq!(v, vec![unicode.hash_word("don't")]);
+    }
+
+    proptest::proptest! {
+        /// The fast ASCII paths split and lowercase like the plain char-by-char definition.
+        #[test]
+        fn alnum_words_match_reference(t in "[a-zA-Z0-9_ .,'\n-]{0,40}|[aÉé_ -ßİ日本x.Z9]{0,20}") {
+            let mut got = Vec::new();
+            alnum_words(&t, &mut String::new(), |at, w| {
+                assert!(t.is_char_boundary(at));
+                got.push(w.to_string())
+            });
+            let mut want = Vec::new();
+            let mut cur = String::new();
+            for c in t.chars() {
+                if c.is_alphanumeric() || c == '_' {
+                    cur.extend(c.to_lowercase());
+                } else if !cur.is_empty() {
+                    want.push(std::mem::take(&mut cur));
+                }
+            }
+            if !cur.is_empty() {
+                want.push(cur);
+            }
+            proptest::prop_assert_eq!(got, want);
+        }
     }
 
     #[test]

@@ -1,7 +1,11 @@
 //! Command-line interface: clap arguments, one module per command, exit codes (DESIGN §4).
 
 mod check;
+mod corpus;
+mod dedup;
 mod doc;
+mod progress;
+mod sketch;
 
 use clap::{Args, Parser, Subcommand};
 use deja::input::InputOptions;
@@ -24,6 +28,13 @@ enum Command {
     Doc(doc::DocArgs),
     /// CI gate: findings against deja.toml and a baseline; exit 1 when the policy fails.
     Check(check::CheckArgs),
+    /// Near-duplicate documents and repeated paragraphs across a corpus.
+    Corpus(corpus::CorpusArgs),
+    /// Write a deduplicated corpus: one document per cluster, optionally without repeated
+    /// paragraphs.
+    Dedup(dedup::DedupArgs),
+    /// Write the MinHash signatures of one shard, for `deja corpus --sketches`.
+    Sketch(sketch::SketchArgs),
 }
 
 /// Options every command shares.
@@ -105,6 +116,9 @@ pub fn run() -> ExitCode {
     let result = match cli.command {
         Command::Doc(args) => doc::run(args),
         Command::Check(args) => check::run(args),
+        Command::Corpus(args) => corpus::run(args),
+        Command::Dedup(args) => dedup::run(args),
+        Command::Sketch(args) => sketch::run(args),
     };
     match result {
         Ok(o) if o.errors > 0 => ExitCode::from(2),

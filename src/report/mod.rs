@@ -2,12 +2,14 @@
 //! by the same [`DocReport`]s, writing to any `impl Write`, in input order.
 
 mod check;
+mod corpus;
 pub mod github;
 mod human;
 mod json;
 pub mod sarif;
 
 pub use check::write_check;
+pub use corpus::write_corpus;
 pub use github::GithubDocPrinter;
 pub use human::HumanDocPrinter;
 pub use json::{JsonDocPrinter, JsonlDocPrinter};

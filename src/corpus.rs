@@ -1,0 +1,741 @@
+//! Corpus mode: documents (streamed in chunks) → [`CorpusReport`] of near-duplicate pairs,
+//! clusters and repeated paragraphs.
+//!
+//! Drives the stages of DESIGN §2 over a corpus: each chunk of documents is sketched in
+//! parallel ([`Sketcher`]: shingle set, MinHash signature, paragraph hashes), then its text
+//! can be dropped; only band keys ([`crate::index::BandTable`]), compact shingle sets
+//! ([`crate::verify::SetStore`], for exact verification) or signatures (for `--verify
+//! estimate`), ids and paragraph counts are kept, each within the memory budget or spilled to
+//! temporary files. [`CorpusBuilder::finish`] then indexes, verifies and groups.
+//!
+//! ```
+//! use deja::corpus::{CorpusBuilder, CorpusOptions};
+//! use deja::input::Document;
+//! let text = "the quick brown fox jumps over the lazy dog near the river bank today";
+//! let docs: Vec<Document> = [text, text, "something else entirely, nothing like the others"]
+//!     .iter()
+//!     .enumerate()
+//!     .map(|(i, t)| Document { id: i.into(), text: t.to_string() })
+//!     .collect();
+//! let mut builder = CorpusBuilder::new(CorpusOptions::default()).unwrap();
+//! builder.add_documents(&docs).unwrap();
+//! let (report, _) = builder.finish().unwrap();
+//! assert_eq!(report.pairs.len(), 1);
+//! assert_eq!(report.clusters, vec![vec![0, 1]]);
+//! ```
+
+use crate::error::{Error, Result};
+use crate::group::{self, ParagraphCounter, RepeatedParagraph};
+use crate::index::{self, BandTable, Banding};
+use crate::input::Document;
+use crate::segment;
+use crate::shingle::{Shingler, WordSplit};
+use crate::sketch::{MinHasher, OnePermHasher, DEFAULT_SEED};
+use crate::span::Span;
+use crate::verify::{self, ScoredPair, SetStore, VerifyMode};
+use ahash::AHashSet;
+use rayon::prelude::*;
+use serde_json::Value;
+
+/// Which sketch fills the signature slots.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, clap::ValueEnum)]
+pub enum SketchMethod {
+    /// `num_perm` permutations mod 2^61 − 1 ([`MinHasher`]): O(num_perm) per shingle.
+    #[default]
+    Minhash,
+    /// One-permutation hashing with densification ([`OnePermHasher`]): O(1) per shingle.
+    Oph,
+}
+
+/// The parameters that make signatures comparable: shingles, permutations, seed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SketchParams {
+    /// The sketch.
+    pub method: SketchMethod,
+    /// Words per shingle.
+    pub k: usize,
+    /// MinHash permutations.
+    pub num_perm: usize,
+    /// Seed of the permutations.
+    pub seed: u64,
+    /// How words are split.
+    pub split: WordSplit,
+}
+
+impl Default for SketchParams {
+    fn default() -> Self {
+        SketchParams {
+            method: SketchMethod::Minhash,
+            k: 5,
+            num_perm: 128,
+            seed: DEFAULT_SEED,
+            split: WordSplit::Alnum,
+        }
+    }
+}
+
+/// Options of `deja corpus` / `deja dedup`.
+#[derive(Clone, Debug)]
+pub struct CorpusOptions {
+    /// Shingling and MinHash parameters.
+    pub sketch: SketchParams,
+    /// Jaccard at or above which two documents are near-duplicates.
+    pub threshold: f64,
+    /// Wanted P(candidate | J = threshold) when the banding is chosen.
+    pub recall: f64,
+    /// Bands × rows given by hand.
+    pub banding: Option<(usize, usize)>,
+    /// How candidates are verified.
+    pub verify: VerifyMode,
+    /// Memory budget in bytes for band tables and shingle sets (spilled to disk past it).
+    pub memory: usize,
+    /// Documents a paragraph must appear in to be reported as repeated.
+    pub min_repeat: usize,
+    /// Words a paragraph needs to be counted as repeated.
+    pub min_paragraph_words: usize,
+    /// Count repeated paragraphs at all.
+    pub paragraphs: bool,
+}
+
+impl Default for CorpusOptions {
+    fn default() -> Self {
+        CorpusOptions {
+            sketch: SketchParams::default(),
+            threshold: 0.8,
+            recall: 0.95,
+            banding: None,
+            verify: VerifyMode::Exact,
+            memory: default_memory(),
+            min_repeat: 3,
+            min_paragraph_words: 2,
+            paragraphs: true,
+        }
+    }
+}
+
+/// A quarter of physical memory (from /proc/meminfo), or 2 GiB when unknown.
+pub fn default_memory() -> usize {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with("MemTotal:"))?;
+            let kb: usize = line.split_whitespace().nth(1)?.parse().ok()?;
+            Some(kb * 1024 / 4)
+        })
+        .unwrap_or(2 << 30)
+}
+
+/// Parses a byte size such as `512M`, `2G`, `64k` or `1000000`.
+pub fn parse_size(s: &str) -> Result<usize> {
+    let t = s.trim();
+    let (num, mult) = match t.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
+        Some((i, _)) => {
+            let mult: usize = match t[i..].to_ascii_lowercase().trim_end_matches(['b', 'i']) {
+                "" => 1,
+                "k" => 1 << 10,
+                "m" => 1 << 20,
+                "g" => 1 << 30,
+                "t" => 1 << 40,
+                _ => return Err(Error::Option(format!("--memory: bad unit in {s:?}"))),
+            };
+            (&t[..i], mult)
+        }
+        None => (t, 1),
+    };
+    let n: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| Error::Option(format!("--memory: not a size: {s:?}")))?;
+    if n < 0.0 {
+        return Err(Error::Option(format!("--memory: negative size {s:?}")));
+    }
+    Ok((n * mult as f64) as usize)
+}
+
+/// One sketched document.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SketchedDoc {
+    /// The id, serialized as JSON.
+    pub id: String,
+    /// The MinHash signature (all `u32::MAX` for a document without words).
+    pub signature: Vec<u32>,
+    /// The compact shingle set (see [`verify::compact_set`]).
+    pub set: Option<Vec<u32>>,
+    /// Words in the document.
+    pub words: usize,
+    /// Normalised paragraph hashes and their spans.
+    pub paragraphs: Vec<(u64, Span)>,
+}
+
+#[derive(Clone)]
+enum Hasher {
+    MinHash(MinHasher),
+    Oph(OnePermHasher),
+}
+
+/// Shingles, sketches and paragraph-hashes single documents.
+#[derive(Clone)]
+pub struct Sketcher {
+    shingler: Shingler,
+    hasher: Hasher,
+    min_paragraph_words: usize,
+    paragraphs: bool,
+}
+
+impl Sketcher {
+    /// A sketcher for `params`; `paragraphs`: also hash paragraphs of at least
+    /// `min_paragraph_words` words.
+    pub fn new(params: SketchParams, paragraphs: bool, min_paragraph_words: usize) -> Self {
+        Sketcher {
+            shingler: Shingler::new(params.k).with_split(params.split),
+            hasher: match params.method {
+                SketchMethod::Minhash => {
+                    Hasher::MinHash(MinHasher::new(params.num_perm, params.seed))
+                }
+                SketchMethod::Oph => Hasher::Oph(OnePermHasher::new(params.num_perm, params.seed)),
+            },
+            min_paragraph_words,
+            paragraphs,
+        }
+    }
+
+    /// The same sketcher computing only the first `slots` MinHash slots (the ones the
+    /// banding reads), when full signatures are not kept: the slots are the same values.
+    /// (One-permutation sketches always fill all their bins.)
+    pub fn with_slots(mut self, slots: usize, seed: u64) -> Self {
+        if let Hasher::MinHash(_) = self.hasher {
+            self.hasher = Hasher::MinHash(MinHasher::new(slots, seed));
+        }
+        self
+    }
+
+    /// The 64-bit shingle hashes of `text`, sorted, no repeats, and its word count.
+    pub fn shingles(&self, text: &str) -> (Vec<u64>, usize) {
+        let mut words = Vec::new();
+        self.shingler
+            .word_hashes(text, Span::new(0, text.len()), &mut words);
+        (self.shingle_set(&words), words.len())
+    }
+
+    fn shingle_set(&self, words: &[u64]) -> Vec<u64> {
+        let mut set = Vec::with_capacity(words.len());
+        self.shingler.shingles_of(words, &mut set);
+        set.sort_unstable();
+        set.dedup();
+        set
+    }
+
+    /// The paragraph keys of `text` with their spans: see [`group::paragraph_key_of_words`].
+    pub fn paragraphs(&self, text: &str) -> Vec<(u64, Span)> {
+        let (mut words, mut starts) = (Vec::new(), Vec::new());
+        self.shingler
+            .word_hashes_at(text, Span::new(0, text.len()), &mut words, &mut starts);
+        self.paragraphs_of(text, &words, &starts)
+    }
+
+    fn paragraphs_of(&self, text: &str, words: &[u64], starts: &[usize]) -> Vec<(u64, Span)> {
+        let mut out = Vec::new();
+        let mut w = 0;
+        for p in segment::paragraphs(text) {
+            while w < starts.len() && starts[w] < p.span.start {
+                w += 1;
+            }
+            let first = w;
+            while w < starts.len() && starts[w] < p.span.end {
+                w += 1;
+            }
+            if let Some(k) =
+                group::paragraph_key_of_words(&words[first..w], self.min_paragraph_words)
+            {
+                out.push((k, p.span));
+            }
+        }
+        out
+    }
+
+    /// Sketches one document; `with_set`: keep its compact shingle set.
+    pub fn sketch(&self, doc: &Document, with_set: bool) -> SketchedDoc {
+        let text = &doc.text;
+        let (mut words, mut starts) = (Vec::with_capacity(text.len() / 5), Vec::new());
+        let paragraphs = if self.paragraphs {
+            starts.reserve(text.len() / 5);
+            self.shingler
+                .word_hashes_at(text, Span::new(0, text.len()), &mut words, &mut starts);
+            self.paragraphs_of(text, &words, &starts)
+        } else {
+            self.shingler
+                .word_hashes(text, Span::new(0, text.len()), &mut words);
+            Vec::new()
+        };
+        let shingles = self.shingle_set(&words);
+        SketchedDoc {
+            id: doc.id.to_string(),
+            signature: match &self.hasher {
+                Hasher::MinHash(h) => h.sketch(&shingles).0,
+                Hasher::Oph(h) => h.sketch(&shingles).0,
+            },
+            set: with_set.then(|| verify::compact_set(&shingles)),
+            words: words.len(),
+            paragraphs,
+        }
+    }
+}
+
+/// Something odd about one document, reported as a warning; the document is still counted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Notice {
+    /// The id was seen before (pairs name both by the same id).
+    DuplicateId(String),
+    /// No words at all: it cannot be near-duplicate of anything.
+    Empty(String),
+    /// Fewer words than one shingle: compared by one shingle of all its words.
+    Short(String, usize),
+}
+
+impl Notice {
+    /// A short name of the kind, for summaries.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Notice::DuplicateId(_) => "duplicate id",
+            Notice::Empty(_) => "empty document",
+            Notice::Short(..) => "document shorter than one shingle",
+        }
+    }
+}
+
+impl std::fmt::Display for Notice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Notice::DuplicateId(id) => write!(f, "duplicate id {id}"),
+            Notice::Empty(id) => write!(f, "document {id}: empty (no words), not compared"),
+            Notice::Short(id, n) => write!(
+                f,
+                "document {id}: only {n} words, shorter than one shingle (compared as one)"
+            ),
+        }
+    }
+}
+
+/// Counters of the run, for the summary.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CorpusStats {
+    /// Text bytes sketched.
+    pub bytes: u64,
+    /// Documents without words.
+    pub empty: usize,
+    /// Documents shorter than one shingle.
+    pub short: usize,
+    /// Documents whose id was seen before.
+    pub duplicate_ids: usize,
+    /// Candidate pairs from the band tables.
+    pub candidates: usize,
+    /// Sorted runs of band keys spilled to disk.
+    pub band_runs: usize,
+    /// True when shingle sets were spilled to disk.
+    pub sets_spilled: bool,
+    /// Distinct paragraphs counted.
+    pub distinct_paragraphs: usize,
+}
+
+/// What `deja corpus` found. Documents are named by input index; [`CorpusReport::id`] gives
+/// each one's id.
+#[derive(Clone, Debug)]
+pub struct CorpusReport {
+    /// Ids of all documents, in input order, serialized as JSON.
+    pub ids: Vec<Box<str>>,
+    /// Jaccard threshold.
+    pub threshold: f64,
+    /// Sketch parameters.
+    pub params: SketchParams,
+    /// The banding used.
+    pub banding: Banding,
+    /// How pairs were verified.
+    pub verify: VerifyMode,
+    /// Verified pairs, sorted by (a, b), a < b.
+    pub pairs: Vec<ScoredPair>,
+    /// Clusters of two or more documents, each sorted, representative (first) first.
+    pub clusters: Vec<Vec<u32>>,
+    /// Paragraphs in at least `min_repeat` documents, most frequent first.
+    pub repeated_paragraphs: Vec<RepeatedParagraph>,
+    /// Counters.
+    pub stats: CorpusStats,
+}
+
+impl CorpusReport {
+    /// Number of documents.
+    pub fn documents(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// The id of document `doc` as JSON text.
+    pub fn id_json(&self, doc: u32) -> &str {
+        &self.ids[doc as usize]
+    }
+
+    /// The id of document `doc` as a JSON value.
+    pub fn id(&self, doc: u32) -> Value {
+        serde_json::from_str(&self.ids[doc as usize]).unwrap_or(Value::Null)
+    }
+}
+
+/// Accumulates documents chunk by chunk; [`CorpusBuilder::finish`] runs index, verify and
+/// group.
+pub struct CorpusBuilder {
+    opts: CorpusOptions,
+    banding: Banding,
+    sketcher: Sketcher,
+    ids: Vec<Box<str>>,
+    seen_ids: AHashSet<u64>,
+    bands: BandTable,
+    sets: Option<SetStore>,
+    signatures: Vec<u32>,
+    paragraphs: ParagraphCounter,
+    stats: CorpusStats,
+    keys: Vec<u64>,
+}
+
+impl CorpusBuilder {
+    /// A builder; fails on invalid options.
+    pub fn new(opts: CorpusOptions) -> Result<Self> {
+        let p = opts.sketch;
+        if p.num_perm == 0 || p.k == 0 {
+            return Err(Error::Option(
+                "--num-perm and --shingle-size must be ≥ 1".into(),
+            ));
+        }
+        let banding = match opts.banding {
+            Some((b, r)) => Banding::by_hand(b, r, p.num_perm)?,
+            None => Banding::choose(opts.threshold, p.num_perm, opts.recall)?,
+        };
+        if !(0.0..=1.0).contains(&opts.threshold) {
+            return Err(Error::Option(format!(
+                "--threshold must be between 0 and 1, got {}",
+                opts.threshold
+            )));
+        }
+        let sets = (opts.verify == VerifyMode::Exact).then(|| SetStore::new(opts.memory / 5 * 2));
+        let mut sketcher = Sketcher::new(p, opts.paragraphs, opts.min_paragraph_words);
+        if sets.is_some() {
+            sketcher = sketcher.with_slots(banding.bands * banding.rows, p.seed);
+        }
+        Ok(CorpusBuilder {
+            sketcher,
+            bands: BandTable::new(opts.memory / 5 * 2),
+            banding,
+            sets,
+            ids: Vec::new(),
+            seen_ids: AHashSet::new(),
+            signatures: Vec::new(),
+            paragraphs: ParagraphCounter::new(),
+            stats: CorpusStats::default(),
+            keys: Vec::new(),
+            opts,
+        })
+    }
+
+    /// The banding in use.
+    pub fn banding(&self) -> Banding {
+        self.banding
+    }
+
+    /// The sketcher in use.
+    pub fn sketcher(&self) -> &Sketcher {
+        &self.sketcher
+    }
+
+    /// Documents added so far.
+    pub fn documents(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// True when verification needs shingle sets.
+    pub fn wants_sets(&self) -> bool {
+        self.sets.is_some()
+    }
+
+    /// Sketches a chunk of documents in parallel and adds them in order. Returns notices.
+    pub fn add_documents(&mut self, docs: &[Document]) -> Result<Vec<Notice>> {
+        let with_set = self.wants_sets();
+        let sketched: Vec<SketchedDoc> = docs
+            .par_iter()
+            .map(|d| self.sketcher.sketch(d, with_set))
+            .collect();
+        let mut notices = Vec::new();
+        for (doc, s) in docs.iter().zip(sketched) {
+            self.stats.bytes += doc.text.len() as u64;
+            let n = self.ids.len() as u32;
+            for &(key, span) in &s.paragraphs {
+                self.paragraphs
+                    .add(key, n, || span.slice(&doc.text).trim().to_string());
+            }
+            notices.extend(self.add_sketched(s)?);
+        }
+        Ok(notices)
+    }
+
+    /// Adds one sketched document (from [`Sketcher::sketch`] or a signature file).
+    pub fn add_sketched(&mut self, doc: SketchedDoc) -> Result<Vec<Notice>> {
+        let mut notices = Vec::new();
+        let io = |e: std::io::Error| Error::Io {
+            path: "(temporary files)".into(),
+            source: e,
+        };
+        let needed = if self.sets.is_some() {
+            self.banding.bands * self.banding.rows
+        } else {
+            self.opts.sketch.num_perm
+        };
+        if doc.signature.len() < needed {
+            return Err(Error::Option(format!(
+                "signature of {} has {} slots, expected {needed}",
+                doc.id,
+                doc.signature.len(),
+            )));
+        }
+        if self.ids.len() >= u32::MAX as usize {
+            return Err(Error::Option("more than 2^32 − 1 documents".into()));
+        }
+        let n = self.ids.len() as u32;
+        if !self.seen_ids.insert(ahash_one(&doc.id)) {
+            self.stats.duplicate_ids += 1;
+            notices.push(Notice::DuplicateId(doc.id.clone()));
+        }
+        if doc.words == 0 {
+            self.stats.empty += 1;
+            notices.push(Notice::Empty(doc.id.clone()));
+        } else {
+            if doc.words < self.opts.sketch.k {
+                self.stats.short += 1;
+                notices.push(Notice::Short(doc.id.clone(), doc.words));
+            }
+            self.keys.clear();
+            self.banding.band_keys(&doc.signature, &mut self.keys);
+            for &k in &self.keys {
+                self.bands.push(k, n).map_err(io)?;
+            }
+        }
+        if let Some(sets) = self.sets.as_mut() {
+            let set = doc.set.as_deref().ok_or_else(|| {
+                Error::Option(
+                    "exact verification needs shingle sets: sketch with sets, or use \
+                     --verify estimate"
+                        .into(),
+                )
+            })?;
+            sets.push(set).map_err(io)?;
+        } else {
+            self.signatures.extend_from_slice(&doc.signature[..needed]);
+        }
+        self.ids.push(doc.id.into_boxed_str());
+        Ok(notices)
+    }
+
+    /// Indexes, verifies and groups. Returns the report and the paragraph counts (for
+    /// `dedup --strip-repeated-paragraphs`).
+    pub fn finish(mut self) -> Result<(CorpusReport, ParagraphCounter)> {
+        let io = |e: std::io::Error| Error::Io {
+            path: "(temporary files)".into(),
+            source: e,
+        };
+        self.stats.band_runs = self.bands.runs();
+        let bands = std::mem::replace(&mut self.bands, BandTable::new(0));
+        let candidates = index::candidate_pairs(bands).map_err(io)?;
+        self.stats.candidates = candidates.len();
+        let t = self.opts.threshold;
+        let pairs = match self.sets.as_mut() {
+            Some(sets) => {
+                sets.finish_writing().map_err(io)?;
+                self.stats.sets_spilled = sets.spilled();
+                verify::verify_exact(&candidates, sets, t).map_err(io)?
+            }
+            None => {
+                let np = self.opts.sketch.num_perm;
+                let sigs = &self.signatures;
+                verify::verify_estimate(
+                    &candidates,
+                    |d| &sigs[d as usize * np..(d as usize + 1) * np],
+                    t,
+                )
+            }
+        };
+        drop(candidates);
+        let clusters = group::clusters(self.ids.len(), pairs.iter().map(|p| (p.a, p.b)));
+        self.stats.distinct_paragraphs = self.paragraphs.distinct();
+        let repeated_paragraphs = if self.opts.paragraphs {
+            self.paragraphs.repeated(self.opts.min_repeat)
+        } else {
+            Vec::new()
+        };
+        let report = CorpusReport {
+            ids: self.ids,
+            threshold: t,
+            params: self.opts.sketch,
+            banding: self.banding,
+            verify: self.opts.verify,
+            pairs,
+            clusters,
+            repeated_paragraphs,
+            stats: self.stats,
+        };
+        Ok((report, self.paragraphs))
+    }
+}
+
+fn ahash_one(s: &str) -> u64 {
+    ahash::RandomState::with_seeds(1, 2, 3, 4).hash_one(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(seed: usize, n: usize) -> Vec<String> {
+        (0..n)
+            .map(|i| format!("w{}", (i * 7919 + seed * 104729) % 100_003))
+            .collect()
+    }
+
+    fn corpus() -> Vec<Document> {
+        let mut docs = Vec::new();
+        for base in 0..30 {
+            let w = words(base, 300);
+            docs.push(w.join(" "));
+            for edits in [3usize, 15, 60] {
+                let mut e = w.clone();
+                for j in 0..edits {
+                    e[(j * 31 + base) % 300] = format!("edit{j}");
+                }
+                docs.push(e.join(" "));
+            }
+        }
+        docs.into_iter()
+            .enumerate()
+            .map(|(i, text)| Document {
+                id: Value::from(i),
+                text,
+            })
+            .collect()
+    }
+
+    fn run(opts: CorpusOptions, docs: &[Document], chunk: usize) -> CorpusReport {
+        let mut b = CorpusBuilder::new(opts).unwrap();
+        for c in docs.chunks(chunk) {
+            b.add_documents(c).unwrap();
+        }
+        b.finish().unwrap().0
+    }
+
+    /// Candidates cover every pair at or above the threshold found by an exact all-pairs
+    /// join, and exact verification reports exactly those pairs.
+    #[test]
+    fn pairs_match_exact_all_pairs_join() {
+        let docs = corpus();
+        let opts = CorpusOptions {
+            paragraphs: false,
+            ..CorpusOptions::default()
+        };
+        let sk = Sketcher::new(opts.sketch, false, 1);
+        let sets: Vec<Vec<u32>> = docs
+            .iter()
+            .map(|d| verify::compact_set(&sk.shingles(&d.text).0))
+            .collect();
+        let mut truth = Vec::new();
+        for a in 0..sets.len() {
+            for b in a + 1..sets.len() {
+                if verify::jaccard_u32(&sets[a], &sets[b]) >= 0.8 {
+                    truth.push((a as u32, b as u32));
+                }
+            }
+        }
+        assert!(truth.len() >= 30);
+        let report = run(opts.clone(), &docs, 7);
+        let got: Vec<(u32, u32)> = report.pairs.iter().map(|p| (p.a, p.b)).collect();
+        assert_eq!(got, truth);
+        assert!(report.stats.candidates >= truth.len());
+        assert!(report.stats.candidates < 4 * truth.len() + 10);
+        // Estimate mode: close to the exact pairs.
+        let est = run(
+            CorpusOptions {
+                verify: VerifyMode::Estimate,
+                ..opts.clone()
+            },
+            &docs,
+            50,
+        );
+        let found = est
+            .pairs
+            .iter()
+            .filter(|p| truth.contains(&(p.a, p.b)))
+            .count();
+        assert!(found * 10 >= truth.len() * 8, "{found} of {}", truth.len());
+        // A tiny memory budget spills band keys and sets, with the same result.
+        let tiny = run(
+            CorpusOptions {
+                memory: 4096,
+                ..opts
+            },
+            &docs,
+            7,
+        );
+        assert!(tiny.stats.band_runs > 1 && tiny.stats.sets_spilled);
+        assert_eq!(tiny.pairs, report.pairs);
+        assert_eq!(tiny.clusters, report.clusters);
+    }
+
+    #[test]
+    fn repeated_paragraphs_and_notices() {
+        let texts = [
+            "Read also: the news.\n\nFirst article body with its own words here.",
+            "Read also: the news.\n\nSecond article, different words entirely now.",
+            "read ALSO:  the news.\n\nThird one.",
+            "",
+            "two words",
+        ];
+        let mut docs: Vec<Document> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Document {
+                id: Value::from(i),
+                text: t.to_string(),
+            })
+            .collect();
+        docs[4].id = Value::from(0);
+        let mut b = CorpusBuilder::new(CorpusOptions::default()).unwrap();
+        let notices = b.add_documents(&docs).unwrap();
+        assert_eq!(
+            notices,
+            vec![
+                Notice::Empty("3".into()),
+                Notice::DuplicateId("0".into()),
+                Notice::Short("0".into(), 2)
+            ]
+        );
+        let (r, counter) = b.finish().unwrap();
+        assert_eq!(
+            r.repeated_paragraphs.len(),
+            1,
+            "{:?}",
+            r.repeated_paragraphs
+        );
+        assert_eq!(
+            r.repeated_paragraphs[0].count, 3,
+            "{:?}",
+            r.repeated_paragraphs
+        );
+        assert_eq!(r.repeated_paragraphs[0].documents, vec![0, 1, 2]);
+        assert_eq!(r.repeated_paragraphs[0].text, "Read also: the news.");
+        let sk = Sketcher::new(SketchParams::default(), true, 2);
+        let key = sk.paragraphs("read also the NEWS")[0].0;
+        assert_eq!(counter.count(key), 3);
+        assert!(r.pairs.is_empty());
+    }
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_size("512M").unwrap(), 512 << 20);
+        assert_eq!(parse_size("2GiB").unwrap(), 2 << 30);
+        assert_eq!(parse_size("1000").unwrap(), 1000);
+        assert_eq!(parse_size("1.5k").unwrap(), 1536);
+        assert!(parse_size("12x").is_err());
+    }
+}

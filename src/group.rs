@@ -1,0 +1,330 @@
+//! Stage 7, group: verified pairs → clusters; paragraph hashes → repeated paragraphs.
+//!
+//! [`UnionFind`] joins the documents of verified pairs; a cluster's representative is its
+//! smallest input index (the first in input order), so the result does not depend on pair
+//! or thread order. [`ParagraphCounter`] counts, across documents, paragraphs that are equal
+//! after normalisation ([`paragraph_key_of_words`]: the same normalised words in the same
+//! order): boilerplate such as navigation text, disclaimers and licence blocks.
+
+use ahash::AHashMap;
+
+/// Disjoint sets over `0..n` with path halving and union by smaller root index.
+#[derive(Clone, Debug)]
+pub struct UnionFind {
+    parent: Vec<u32>,
+}
+
+impl UnionFind {
+    /// `n` singletons.
+    pub fn new(n: usize) -> Self {
+        UnionFind {
+            parent: (0..n as u32).collect(),
+        }
+    }
+
+    /// The root of `x`: the smallest index of its set.
+    pub fn find(&mut self, mut x: u32) -> u32 {
+        while self.parent[x as usize] != x {
+            let gp = self.parent[self.parent[x as usize] as usize];
+            self.parent[x as usize] = gp;
+            x = gp;
+        }
+        x
+    }
+
+    /// Joins the sets of `a` and `b`; the smaller root stays root.
+    pub fn union(&mut self, a: u32, b: u32) {
+        let (ra, rb) = (self.find(a), self.find(b));
+        if ra != rb {
+            let (lo, hi) = if ra < rb { (ra, rb) } else { (rb, ra) };
+            self.parent[hi as usize] = lo;
+        }
+    }
+
+    /// Sets of two or more members, each sorted, ordered by representative (smallest member).
+    pub fn clusters(&mut self) -> Vec<Vec<u32>> {
+        let n = self.parent.len();
+        let mut members: AHashMap<u32, Vec<u32>> = AHashMap::new();
+        for x in 0..n as u32 {
+            let r = self.find(x);
+            // Roots are the smallest members, so each list starts with its root, ascending.
+            if r != x {
+                members.entry(r).or_insert_with(|| vec![r]).push(x);
+            }
+        }
+        let mut out: Vec<Vec<u32>> = members.into_values().collect();
+        out.sort_unstable_by_key(|m| m[0]);
+        out
+    }
+}
+
+/// Clusters of the documents joined by `pairs`, representative first.
+pub fn clusters(n: usize, pairs: impl IntoIterator<Item = (u32, u32)>) -> Vec<Vec<u32>> {
+    let mut uf = UnionFind::new(n);
+    for (a, b) in pairs {
+        uf.union(a, b);
+    }
+    uf.clusters()
+}
+
+/// The normalised form of a paragraph that repeated-paragraph counting compares: lowercase,
+/// whitespace runs as one space, trimmed; hashed. `None` when it has fewer than `min_words`
+/// words (runs holding a letter or digit).
+pub fn paragraph_key(text: &str, min_words: usize) -> Option<u64> {
+    let mut norm = StreamHash::default();
+    let mut words = 0;
+    let mut in_word = false; // inside a whitespace-free run
+    let mut counted = false; // that run already counted as a word
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b.is_ascii() {
+            if b.is_ascii_whitespace() {
+                in_word = false;
+            } else {
+                if !in_word {
+                    if norm.len > 0 {
+                        norm.push(b' ');
+                    }
+                    in_word = true;
+                    counted = false;
+                }
+                if !counted && b.is_ascii_alphanumeric() {
+                    words += 1;
+                    counted = true;
+                }
+                norm.push(b.to_ascii_lowercase());
+            }
+            i += 1;
+            continue;
+        }
+        let c = text[i..].chars().next().unwrap_or(' ');
+        i += c.len_utf8();
+        if c.is_whitespace() {
+            in_word = false;
+            continue;
+        }
+        if !in_word {
+            if norm.len > 0 {
+                norm.push(b' ');
+            }
+            in_word = true;
+            counted = false;
+        }
+        if !counted && c.is_alphanumeric() {
+            words += 1;
+            counted = true;
+        }
+        let mut buf = [0u8; 4];
+        for l in c.to_lowercase() {
+            for &b in l.encode_utf8(&mut buf).as_bytes() {
+                norm.push(b);
+            }
+        }
+    }
+    if words < min_words.max(1) {
+        return None;
+    }
+    Some(norm.finish())
+}
+
+/// A 64-bit hash fed one byte at a time (no buffer): bytes gather into 8-byte words that are
+/// folded by multiply-rotate.
+#[derive(Default)]
+struct StreamHash {
+    h: u64,
+    acc: u64,
+    fill: u32,
+    len: u64,
+}
+
+impl StreamHash {
+    const K: u64 = 0x9fb2_1c65_1e98_df25;
+
+    #[inline]
+    fn push(&mut self, b: u8) {
+        self.acc |= (b as u64) << (8 * self.fill);
+        self.fill += 1;
+        self.len += 1;
+        if self.fill == 8 {
+            self.h = (self.h ^ self.acc).wrapping_mul(Self::K).rotate_left(29);
+            self.acc = 0;
+            self.fill = 0;
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        let h = (self.h ^ self.acc).wrapping_mul(Self::K).rotate_left(29);
+        let mut h = h ^ self.len.wrapping_mul(0xc2b2_ae3d_27d4_eb4f);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
+    }
+}
+
+/// The key of a paragraph from the hashes of its words (as the shingle stage splits and
+/// normalises them): the same words in the same order give the same key, whatever the case,
+/// spacing or punctuation. `None` below `min_words` words.
+pub fn paragraph_key_of_words(words: &[u64], min_words: usize) -> Option<u64> {
+    if words.len() < min_words.max(1) {
+        return None;
+    }
+    let mut h = StreamHash::default();
+    for &w in words {
+        h.h = (h.h ^ w).wrapping_mul(StreamHash::K).rotate_left(29);
+        h.len += 1;
+    }
+    Some(h.finish())
+}
+
+/// A paragraph seen in several documents.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RepeatedParagraph {
+    /// Its text as first seen in the second document that has it (trimmed).
+    pub text: String,
+    /// Number of documents that contain it.
+    pub count: usize,
+    /// Those documents (input indices, ascending).
+    pub documents: Vec<u32>,
+}
+
+#[derive(Clone, Debug)]
+struct Entry {
+    first: u32,
+    more: Option<Box<(String, Vec<u32>)>>,
+}
+
+/// Counts normalised paragraphs across documents (each counted once per document).
+#[derive(Default)]
+pub struct ParagraphCounter {
+    map: AHashMap<u64, Entry>,
+}
+
+impl ParagraphCounter {
+    /// An empty counter.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records that document `doc` (added in increasing order) has the paragraph `key`;
+    /// `text` gives its text, asked for only once it repeats.
+    pub fn add(&mut self, key: u64, doc: u32, text: impl FnOnce() -> String) {
+        match self.map.get_mut(&key) {
+            None => {
+                self.map.insert(
+                    key,
+                    Entry {
+                        first: doc,
+                        more: None,
+                    },
+                );
+            }
+            Some(e) if e.first == doc => {}
+            Some(e) => match &mut e.more {
+                None => e.more = Some(Box::new((text(), vec![doc]))),
+                Some(m) => {
+                    if m.1.last() != Some(&doc) {
+                        m.1.push(doc)
+                    }
+                }
+            },
+        }
+    }
+
+    /// Distinct paragraphs seen.
+    pub fn distinct(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Number of documents that have paragraph `key` (0 when unseen).
+    pub fn count(&self, key: u64) -> usize {
+        match self.map.get(&key) {
+            None => 0,
+            Some(Entry { more: None, .. }) => 1,
+            Some(Entry { more: Some(m), .. }) => 1 + m.1.len(),
+        }
+    }
+
+    /// The first document that has paragraph `key`.
+    pub fn first(&self, key: u64) -> Option<u32> {
+        self.map.get(&key).map(|e| e.first)
+    }
+
+    /// Paragraphs found in at least `min_count` documents: most documents first, then by
+    /// first document and text (deterministic).
+    pub fn repeated(&self, min_count: usize) -> Vec<RepeatedParagraph> {
+        let mut out: Vec<RepeatedParagraph> = self
+            .map
+            .values()
+            .filter_map(|e| {
+                let m = e.more.as_ref()?;
+                let count = 1 + m.1.len();
+                (count >= min_count.max(2)).then(|| {
+                    let mut documents = Vec::with_capacity(count);
+                    documents.push(e.first);
+                    documents.extend_from_slice(&m.1);
+                    RepeatedParagraph {
+                        text: m.0.clone(),
+                        count,
+                        documents,
+                    }
+                })
+            })
+            .collect();
+        out.sort_unstable_by(|a, b| {
+            b.count
+                .cmp(&a.count)
+                .then(a.documents[0].cmp(&b.documents[0]))
+                .then_with(|| a.text.cmp(&b.text))
+        });
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn union_find_representative_is_first() {
+        let c = clusters(8, [(5, 3), (3, 7), (1, 2), (6, 7)]);
+        assert_eq!(c, vec![vec![1, 2], vec![3, 5, 6, 7]]);
+        // Order of pairs does not matter.
+        let c2 = clusters(8, [(6, 7), (1, 2), (3, 7), (5, 3)]);
+        assert_eq!(c, c2);
+        assert!(clusters(3, []).is_empty());
+    }
+
+    #[test]
+    fn paragraphs_normalise_and_count_once_per_document() {
+        let k1 = paragraph_key("Read  also:\n", 1).unwrap();
+        assert_eq!(Some(k1), paragraph_key("read also:", 1));
+        assert_eq!(paragraph_key("--", 1), None);
+        assert_ne!(paragraph_key("two words", 1), Some(k1));
+        assert_ne!(paragraph_key("two words", 1), paragraph_key("two word", 1));
+        assert_ne!(
+            paragraph_key("abcdefgh", 1),
+            paragraph_key("abcdefgh\u{0}", 1)
+        );
+        assert_eq!(
+            paragraph_key("Ünïcode  TEXT", 1),
+            paragraph_key("ünïcode text", 1)
+        );
+        assert_eq!(paragraph_key("one", 2), None);
+        let mut c = ParagraphCounter::new();
+        c.add(k1, 0, || "Read also:".into());
+        c.add(k1, 0, || unreachable!());
+        c.add(k1, 2, || "Read also:".into());
+        c.add(k1, 5, || unreachable!());
+        c.add(99, 1, || unreachable!());
+        let r = c.repeated(2);
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].count, 3);
+        assert_eq!(r[0].documents, vec![0, 2, 5]);
+        assert!(c.repeated(4).is_empty());
+        assert_eq!(c.count(99), 1);
+    }
+}
