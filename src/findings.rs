@@ -15,7 +15,7 @@ use crate::segment::{paragraphs, sentences, Segment, SegmentKind};
 use crate::shingle::{fmix64, Shingler};
 use crate::sketch::jaccard;
 use crate::span::{LineIndex, Span};
-use crate::tokenize::Analyzer;
+use crate::tokenize::{normalize, words, Analyzer};
 use ahash::AHashMap;
 use serde::Serialize;
 use serde_json::Value;
@@ -201,8 +201,9 @@ impl DocAnalyzer {
     /// The report of one document.
     pub fn analyze(&self, id: Value, text: &str) -> DocReport {
         let lines = LineIndex::new(text);
-        let units = self.units(text);
-        let findings = self.find(text, &lines, &units);
+        let mut content = ContentHasher::default();
+        let units = self.units(text, &mut content);
+        let findings = self.find(text, &lines, &units, &mut content);
         DocReport {
             id,
             bytes: text.len(),
@@ -220,33 +221,29 @@ impl DocAnalyzer {
         }
     }
 
-    fn units(&self, text: &str) -> Vec<Unit> {
+    fn units(&self, text: &str, content: &mut ContentHasher) -> Vec<Unit> {
         let segments = paragraphs(text);
         let mut units: Vec<Unit> = Vec::with_capacity(segments.len());
         let mut in_boilerplate_list = false;
         for seg in segments {
             let body = seg.span.slice(text);
             let links = link_ranges(body, seg.span.start);
-            let content: Vec<(Span, String)> = self
-                .analyzer
-                .content_words(text, seg.span)
+            let words: Vec<(Span, u64)> = content
+                .hashes(self, text, seg.span)
                 .into_iter()
                 .filter(|(s, _)| !within(&links, *s))
                 .collect();
-            let boiler = is_boilerplate(body, &seg, &content);
+            let boiler = is_boilerplate(body, &seg, &words);
             if seg.kind != SegmentKind::ListItem {
                 in_boilerplate_list = boiler && body.trim_end().ends_with(':');
             }
             let role = match seg.kind {
                 SegmentKind::Heading | SegmentKind::TableRow => Role::Other,
                 _ if boiler || in_boilerplate_list => Role::Other,
-                _ if content.is_empty() => Role::Other,
+                _ if words.is_empty() => Role::Other,
                 _ => Role::Prose,
             };
-            let hashes: Vec<u64> = content
-                .iter()
-                .map(|(_, w)| self.shingler.hash_word(w))
-                .collect();
+            let hashes: Vec<u64> = words.iter().map(|&(_, h)| h).collect();
             let mut unigrams = hashes.clone();
             unigrams.sort_unstable();
             unigrams.dedup();
@@ -278,7 +275,13 @@ impl DocAnalyzer {
         units
     }
 
-    fn find(&self, text: &str, lines: &LineIndex, units: &[Unit]) -> Vec<Finding> {
+    fn find(
+        &self,
+        text: &str,
+        lines: &LineIndex,
+        units: &[Unit],
+        content: &mut ContentHasher,
+    ) -> Vec<Finding> {
         let weights = Weights::new(units);
         let mut shingle_postings: AHashMap<u64, Vec<usize>> = AHashMap::new();
         let mut feature_postings: AHashMap<u64, Vec<usize>> = AHashMap::new();
@@ -309,8 +312,15 @@ impl DocAnalyzer {
                     });
                 if let Some(mut f) = finding {
                     for src in &mut f.sources {
-                        src.sentence =
-                            sentence_features.best(self, text, lines, units, j, src.paragraph);
+                        src.sentence = sentence_features.best(
+                            self,
+                            content,
+                            text,
+                            lines,
+                            units,
+                            j,
+                            src.paragraph,
+                        );
                     }
                     findings.push(f);
                 }
@@ -689,6 +699,39 @@ fn evidence(units: &[Unit], i: usize, score: f64) -> Evidence {
     }
 }
 
+/// Content-word stem hashes of spans, memoized per normalized word: a document repeats its
+/// vocabulary many times, and Snowball stemming is the costliest step per word.
+#[derive(Default)]
+struct ContentHasher {
+    stems: AHashMap<String, Option<u64>>,
+    buf: String,
+}
+
+impl ContentHasher {
+    /// The content words of `text[span]` (stopwords dropped) as stem hashes, with their spans.
+    fn hashes(&mut self, doc: &DocAnalyzer, text: &str, span: Span) -> Vec<(Span, u64)> {
+        let mut out = Vec::new();
+        words(text, span, |s, w| {
+            normalize(w, &mut self.buf);
+            let stem = match self.stems.get(self.buf.as_str()) {
+                Some(&cached) => cached,
+                None => {
+                    let h = doc
+                        .analyzer
+                        .content_stem(&self.buf)
+                        .map(|stem| doc.shingler.hash_word(&stem));
+                    self.stems.insert(self.buf.clone(), h);
+                    h
+                }
+            };
+            if let Some(h) = stem {
+                out.push((s, h));
+            }
+        });
+        out
+    }
+}
+
 /// Content features (stem and stem-pair hashes) of each sentence of a paragraph, computed
 /// once per paragraph however many findings cite it.
 #[derive(Default)]
@@ -698,9 +741,11 @@ struct SentenceFeatures {
 
 impl SentenceFeatures {
     /// The sentence of source paragraph `i` sharing the most content features with paragraph `j`.
+    #[allow(clippy::too_many_arguments)]
     fn best(
         &mut self,
         doc: &DocAnalyzer,
+        content: &mut ContentHasher,
         text: &str,
         lines: &LineIndex,
         units: &[Unit],
@@ -711,11 +756,10 @@ impl SentenceFeatures {
             sentences(text, units[i].seg.span)
                 .into_iter()
                 .map(|s| {
-                    let hashes: Vec<u64> = doc
-                        .analyzer
-                        .content_words(text, s)
-                        .iter()
-                        .map(|(_, w)| doc.shingler.hash_word(w))
+                    let hashes: Vec<u64> = content
+                        .hashes(doc, text, s)
+                        .into_iter()
+                        .map(|(_, h)| h)
                         .collect();
                     let pairs: Vec<u64> = pair_hashes(&hashes).collect();
                     (s, hashes.into_iter().chain(pairs).collect())
@@ -876,7 +920,7 @@ const POINTER_PHRASES: &[&str] = &[
 ];
 
 /// Link lists, credits, "Read also:"/"Source:" lines, bylines, reference-link definitions.
-fn is_boilerplate(body: &str, seg: &Segment, content: &[(Span, String)]) -> bool {
+fn is_boilerplate(body: &str, seg: &Segment, content: &[(Span, u64)]) -> bool {
     let t = body.trim_start_matches(|c: char| "-*+>#• \t".contains(c));
     let lower = lower_head(t);
     if BOILERPLATE_PREFIXES.iter().any(|p| lower.starts_with(p)) {

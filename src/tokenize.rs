@@ -232,12 +232,17 @@ impl Analyzer {
         let mut buf = String::new();
         words(text, span, |s, w| {
             normalize(w, &mut buf);
-            let word = buf.trim_matches('\'');
-            if !self.is_stopword(word) {
-                out.push((s, self.stem(word).into_owned()));
+            if let Some(stem) = self.content_stem(&buf) {
+                out.push((s, stem.into_owned()));
             }
         });
         out
+    }
+
+    /// The stem of a normalized word, or None for a stopword (quotes around it ignored).
+    pub fn content_stem<'a>(&self, normalized: &'a str) -> Option<std::borrow::Cow<'a, str>> {
+        let word = normalized.trim_matches('\'');
+        (!self.is_stopword(word)).then(|| self.stem(word))
     }
 }
 
