@@ -179,7 +179,7 @@ struct Unit {
 
 /// Features followed in the inverted index only while this rare: common words are not
 /// evidence, and skipping them keeps long documents near-linear.
-const MAX_POSTINGS: usize = 256;
+const MAX_POSTINGS: usize = 64;
 
 /// Analyses documents for intra-document redundancy.
 pub struct DocAnalyzer {
@@ -372,20 +372,23 @@ impl DocAnalyzer {
         postings: &AHashMap<u64, Vec<usize>>,
     ) -> Option<Finding> {
         let p = &units[j];
-        // Shared word pairs per earlier paragraph give the pair Jaccard; edited copies keep
-        // at least a quarter of their pairs, so only those are compared in full.
+        // Shared word pairs per earlier paragraph: edited copies keep at least a quarter of
+        // their pairs, so only paragraphs sharing that many are compared in full.
+        // Pairs too common to follow are left out of both counts.
         let mut shared: AHashMap<usize, usize> = AHashMap::new();
+        let mut followed = 0;
         for s in &p.words[1] {
-            if let Some(list) = postings.get(s).filter(|l| l.len() <= MAX_POSTINGS) {
-                for &i in list {
-                    *shared.entry(i).or_default() += 1;
-                }
+            match postings.get(s) {
+                Some(list) if list.len() > MAX_POSTINGS => continue,
+                Some(list) => list
+                    .iter()
+                    .for_each(|&i| *shared.entry(i).or_default() += 1),
+                None => {}
             }
+            followed += 1;
         }
-        let pairs = p.words[1].len();
         let candidates = shared.into_iter().filter_map(|(i, inter)| {
-            let union = pairs + units[i].words[1].len() - inter;
-            (inter * 4 >= union).then_some(i)
+            (inter * 4 >= followed.min(units[i].words[1].len())).then_some(i)
         });
         let mut best: Vec<(f64, usize)> = candidates
             .map(|i| {
