@@ -3,7 +3,9 @@
 //! A shingling + MinHash pipeline, one module per stage, data flowing one way:
 //!
 //! ```text
-//! input → segment → tokenize → shingle → sketch → findings (doc mode) → report
+//! input → segment → tokenize → shingle ─┬→ findings (doc: paragraph vs earlier text) ─┐
+//!                                        ├→ sketch → index → verify → group (corpus) ──┼→ report
+//!                                        └→ check (doc findings + cross-file copies) ──┘
 //! ```
 //!
 //! ```
