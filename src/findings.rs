@@ -12,7 +12,7 @@
 
 use crate::error::Result;
 use crate::segment::{paragraphs, sentences, Segment, SegmentKind};
-use crate::shingle::{fmix64, Shingler};
+use crate::shingle::{fmix64, kgrams, Shingler};
 use crate::sketch::jaccard;
 use crate::span::{LineIndex, Span};
 use crate::tokenize::{normalize, words, Analyzer};
@@ -228,29 +228,34 @@ impl DocAnalyzer {
         for seg in segments {
             let body = seg.span.slice(text);
             let links = link_ranges(body, seg.span.start);
-            let words: Vec<(Span, u64)> = content
+            let stems: Vec<(Span, u64)> = content
                 .hashes(self, text, seg.span)
                 .into_iter()
                 .filter(|(s, _)| !within(&links, *s))
                 .collect();
-            let boiler = is_boilerplate(body, &seg, &words);
+            let boiler = is_boilerplate(body, &seg, &stems);
             if seg.kind != SegmentKind::ListItem {
                 in_boilerplate_list = boiler && body.trim_end().ends_with(':');
             }
             let role = match seg.kind {
                 SegmentKind::Heading | SegmentKind::TableRow => Role::Other,
                 _ if boiler || in_boilerplate_list => Role::Other,
-                _ if words.is_empty() => Role::Other,
+                _ if stems.is_empty() => Role::Other,
                 _ => Role::Prose,
             };
-            let hashes: Vec<u64> = words.iter().map(|&(_, h)| h).collect();
+            let hashes: Vec<u64> = stems.iter().map(|&(_, h)| h).collect();
             let mut unigrams = hashes.clone();
             unigrams.sort_unstable();
             unigrams.dedup();
             let mut bigrams: Vec<u64> = pair_hashes(&hashes).collect();
             bigrams.sort_unstable();
             bigrams.dedup();
-            let words = self.word_sets(text, seg.span);
+            // Only prose is compared; other units need no word sets.
+            let words = if role == Role::Prose {
+                self.word_sets(text, seg.span)
+            } else {
+                Default::default()
+            };
             units.push(Unit {
                 lead_in: body.trim_end().ends_with(':'),
                 recap_context: false,
@@ -354,7 +359,7 @@ impl DocAnalyzer {
         self.shingler.word_hashes(text, span, &mut hashes);
         let set = |k: usize| {
             let mut v = Vec::with_capacity(hashes.len());
-            Shingler::new(k).shingles_of(&hashes, &mut v);
+            kgrams(&hashes, k, &mut v);
             v.sort_unstable();
             v.dedup();
             v

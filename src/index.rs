@@ -9,6 +9,7 @@
 //! deduplicated, sorted pairs `(a, b)`, `a < b`, in input order.
 
 use crate::error::{Error, Result};
+use crate::shingle::fmix64;
 use rayon::prelude::*;
 use std::collections::BinaryHeap;
 use std::io::{self, BufReader, BufWriter, Read, Write};
@@ -104,17 +105,9 @@ impl Banding {
             for &slot in rows {
                 h = (h.rotate_left(29) ^ slot as u64).wrapping_mul(0xbf58_476d_1ce4_e5b9);
             }
-            out.push(fmix(h));
+            out.push(fmix64(h));
         }
     }
-}
-
-fn fmix(mut h: u64) -> u64 {
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    h ^ (h >> 33)
 }
 
 /// One band-table entry: a band key and the document (input index) that has it.

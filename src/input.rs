@@ -288,15 +288,6 @@ fn parse_record(path: &Path, line: usize, bytes: &[u8], opts: &InputOptions) -> 
     Ok(Document { id, text })
 }
 
-/// Parses one JSONL record into its full JSON object (for `dedup`, which writes records back).
-pub fn parse_json_line(path: &Path, line: usize, bytes: &[u8]) -> Result<Value> {
-    serde_json::from_slice(bytes).map_err(|e| Error::Record {
-        path: path.to_path_buf(),
-        line,
-        message: format!("invalid JSON: {e}"),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,7 @@
 //! one shingle of all its words, so short documents still have a sketch.
 
 use crate::span::Span;
-use crate::tokenize::{normalize, words};
+use crate::tokenize::{alnum_words, normalize, words};
 
 /// Fixed seeds: the same text gives the same shingle hashes on every run and thread.
 const SEEDS: [u64; 4] = [
@@ -109,11 +109,7 @@ impl Shingler {
 
     /// Appends the k-gram hashes of a sequence of word hashes to `out`.
     pub fn shingles_of(&self, word_hashes: &[u64], out: &mut Vec<u64>) {
-        if word_hashes.is_empty() {
-            return;
-        }
-        let k = self.k.min(word_hashes.len());
-        out.extend(word_hashes.windows(k).map(combine));
+        kgrams(word_hashes, self.k, out);
     }
 
     /// The k-gram hashes of `text[span]`, sorted and without repeats (a shingle set).
@@ -128,66 +124,14 @@ impl Shingler {
     }
 }
 
-/// Calls `f(start, word)` with every maximal run of letters, digits and `_` of `text`,
-/// lowercased.
-/// ASCII runs without capitals are passed as slices of `text`; others are lowercased into
-/// `buf`.
-fn alnum_words(text: &str, buf: &mut String, mut f: impl FnMut(usize, &str)) {
-    let bytes = text.as_bytes();
-    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if b.is_ascii() && !is_word(b) {
-            i += 1;
-            continue;
-        }
-        // A run starts at i: scan its ASCII part.
-        let start = i;
-        let mut upper = false;
-        while i < bytes.len() && is_word(bytes[i]) {
-            upper |= bytes[i].is_ascii_uppercase();
-            i += 1;
-        }
-        if i < bytes.len() && !bytes[i].is_ascii() {
-            // The run goes on with non-ASCII chars (or one starts here): the slow path.
-            buf.clear();
-            buf.push_str(&text[start..i]);
-            buf.make_ascii_lowercase();
-            while i < bytes.len() {
-                let b = bytes[i];
-                if b.is_ascii() {
-                    if !is_word(b) {
-                        break;
-                    }
-                    buf.push(b.to_ascii_lowercase() as char);
-                    i += 1;
-                } else {
-                    // `i` is on a char boundary: ASCII bytes are whole chars.
-                    let c = text[i..].chars().next().unwrap_or(' ');
-                    if !c.is_alphanumeric() {
-                        break;
-                    }
-                    buf.extend(c.to_lowercase());
-                    i += c.len_utf8();
-                }
-            }
-            if buf.is_empty() {
-                // A non-word non-ASCII char: skip it.
-                let c = text[i..].chars().next().unwrap_or(' ');
-                i += c.len_utf8();
-            } else {
-                f(start, buf);
-            }
-        } else if upper {
-            buf.clear();
-            buf.push_str(&text[start..i]);
-            buf.make_ascii_lowercase();
-            f(start, buf);
-        } else {
-            f(start, &text[start..i]);
-        }
+/// Appends the hashes of the word `k`-grams of `word_hashes` to `out` (one k-gram of all the
+/// words when there are fewer than k).
+pub fn kgrams(word_hashes: &[u64], k: usize, out: &mut Vec<u64>) {
+    if word_hashes.is_empty() {
+        return;
     }
+    let k = k.clamp(1, word_hashes.len());
+    out.extend(word_hashes.windows(k).map(combine));
 }
 
 /// A fast 64-bit hash of a short byte string: 8-byte words folded by multiply-rotate, then

@@ -111,6 +111,68 @@ fn flush_run(text: &str, run: &mut Option<Span>, f: &mut impl FnMut(Span, &str))
     }
 }
 
+/// Calls `f(start, word)` with every maximal run of letters, digits and `_` of `text`,
+/// lowercased (Python's `\w+`, the word split of corpus dedup tools and of `deja corpus`).
+/// ASCII runs without capitals are passed as slices of `text`; others are lowercased into
+/// `buf`.
+pub fn alnum_words(text: &str, buf: &mut String, mut f: impl FnMut(usize, &str)) {
+    let bytes = text.as_bytes();
+    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b.is_ascii() && !is_word(b) {
+            i += 1;
+            continue;
+        }
+        // A run starts at i: scan its ASCII part.
+        let start = i;
+        let mut upper = false;
+        while i < bytes.len() && is_word(bytes[i]) {
+            upper |= bytes[i].is_ascii_uppercase();
+            i += 1;
+        }
+        if i < bytes.len() && !bytes[i].is_ascii() {
+            // The run goes on with non-ASCII chars (or one starts here): the slow path.
+            buf.clear();
+            buf.push_str(&text[start..i]);
+            buf.make_ascii_lowercase();
+            while i < bytes.len() {
+                let b = bytes[i];
+                if b.is_ascii() {
+                    if !is_word(b) {
+                        break;
+                    }
+                    buf.push(b.to_ascii_lowercase() as char);
+                    i += 1;
+                } else {
+                    // `i` is on a char boundary: ASCII bytes are whole chars.
+                    let c = text[i..].chars().next().unwrap_or(' ');
+                    if !c.is_alphanumeric() {
+                        break;
+                    }
+                    buf.extend(c.to_lowercase());
+                    i += c.len_utf8();
+                }
+            }
+            if buf.is_empty() {
+                // A non-word non-ASCII char: skip it.
+                let c = text[i..].chars().next().unwrap_or(' ');
+                i += c.len_utf8();
+            } else {
+                f(start, buf);
+            }
+        } else if upper {
+            buf.clear();
+            buf.push_str(&text[start..i]);
+            buf.make_ascii_lowercase();
+            f(start, buf);
+        } else {
+            f(start, &text[start..i]);
+        }
+    }
+}
+
 /// Overlapping character bigrams of a spaceless-script run (a single char stays a unigram).
 fn char_bigrams(word: &str, start: usize, f: &mut impl FnMut(Span, &str)) {
     let chars: Vec<(usize, char)> = word.char_indices().collect();

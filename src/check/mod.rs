@@ -107,6 +107,18 @@ impl CheckFinding {
             _ => "",
         }
     }
+
+    /// What a baseline records of this finding: (fingerprint, kind, path, source file of a
+    /// cross-file copy or "", excerpt), as [`Baseline::from_findings`] takes it.
+    pub fn baseline_entry(&self) -> (&str, CheckKind, &str, &str, &str) {
+        (
+            self.fingerprint.as_str(),
+            self.kind,
+            self.location.path.as_str(),
+            self.cross_file_source(),
+            self.excerpt.as_str(),
+        )
+    }
 }
 
 impl Fingerprinted for CheckFinding {
@@ -858,15 +870,7 @@ mod tests {
             file("b.md", &format!("{COPY}\n")),
         ];
         let r = check_documents(&Config::default(), &CheckOptions::default(), two.clone()).unwrap();
-        let base = Baseline::from_findings(r.findings.iter().map(|f| {
-            (
-                f.fingerprint.as_str(),
-                f.kind,
-                f.location.path.as_str(),
-                f.cross_file_source(),
-                f.excerpt.as_str(),
-            )
-        }));
+        let base = Baseline::from_findings(r.findings.iter().map(CheckFinding::baseline_entry));
         let mut three = two;
         three.push(file("c.md", &format!("Edited above.\n\n{COPY}\n")));
         let opts = CheckOptions {

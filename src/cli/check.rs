@@ -4,7 +4,7 @@
 use super::{report_error, CommonArgs, Outcome};
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use deja::check::{check, git_changed, Baseline, CheckOptions};
+use deja::check::{check, git_changed, Baseline, CheckFinding, CheckOptions};
 use deja::config::{CheckKind, Config, CONFIG_FILE, DEFAULT_CONFIG};
 use deja::report::write_check;
 use std::io::{BufWriter, Write};
@@ -90,15 +90,8 @@ pub fn run(args: CheckArgs) -> Result<Outcome> {
         report_error(e);
     }
     if args.write_baseline {
-        let base = Baseline::from_findings(report.findings.iter().map(|f| {
-            (
-                f.fingerprint.as_str(),
-                f.kind,
-                f.location.path.as_str(),
-                f.cross_file_source(),
-                f.excerpt.as_str(),
-            )
-        }));
+        let base =
+            Baseline::from_findings(report.findings.iter().map(CheckFinding::baseline_entry));
         base.save(&baseline_path)?;
         if !args.common.quiet {
             eprintln!(
