@@ -173,7 +173,6 @@ fn doc(c: &mut Criterion) {
             "{label}: {} paragraphs",
             report.paragraphs.len()
         );
-        eprintln!("doc/{label}: {} findings", report.findings.len());
         if size > TEXT.len() {
             // Later rounds are edited copies (every 7th word replaced): many must be found again.
             assert!(

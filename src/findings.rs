@@ -1,7 +1,8 @@
 //! Intra-document findings (`deja doc`): each paragraph against the text before it.
 //!
 //! Input: a document's text. Output: a [`DocReport`] with its paragraphs and the findings:
-//! - `duplicate` / `near_duplicate`: word-shingle Jaccard with one earlier paragraph;
+//! - `duplicate` / `near_duplicate`: mean Jaccard of word 1-, 2- and k-gram sets with one
+//!   earlier paragraph;
 //! - `restatement`: most of the paragraph's content words and content-word pairs, weighted by
 //!   their rarity in the document, already occur in earlier prose (one or several paragraphs).
 //!
@@ -25,9 +26,11 @@ use serde_json::Value;
 pub struct DocOptions {
     /// Word shingle size for (near-)duplicate detection.
     pub shingle_size: usize,
-    /// Shingle Jaccard at or above which a paragraph is a `duplicate`.
+    /// Similarity (mean Jaccard of word 1-, 2-, k-grams) at or above which a paragraph is a
+    /// `duplicate`.
     pub duplicate_threshold: f64,
-    /// Shingle Jaccard at or above which a paragraph is a `near_duplicate`.
+    /// Similarity (mean Jaccard of word 1-, 2-, k-grams) at or above which a paragraph is a
+    /// `near_duplicate`.
     pub near_duplicate_threshold: f64,
     /// Weighted content containment at or above which a paragraph is a `restatement`.
     pub restatement_threshold: f64,
@@ -128,7 +131,7 @@ pub struct Finding {
     pub span: Span,
     /// Its 1-based line.
     pub line: usize,
-    /// Jaccard (duplicates) or weighted containment (restatements), in [0, 1].
+    /// Similarity (duplicates) or weighted containment (restatements), in [0, 1].
     pub score: f64,
     /// The earlier paragraphs it repeats, best first.
     pub sources: Vec<Evidence>,

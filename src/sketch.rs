@@ -5,7 +5,7 @@
 //! mod p; no re-hash of text). Each h_i is a true permutation of Z_p and the family is
 //! 2-universal, unlike cheap multiply-add mod 2^64, which gives measurably more false
 //! candidates. The 31-bit prime keeps every product in 64 bits, so the loop over
-//! permutations vectorizes (AVX2 when the CPU has it, chosen at run time: 4× the scalar
+//! permutations vectorizes (AVX2 when the CPU has it, chosen at run time: ~2.4× the scalar
 //! speed) and slots are `u32`: half the memory of 64-bit minima. Reducing hashes to 31 bits
 //! merges two distinct shingles with probability 2^-31, which moves no Jaccard estimate.
 //! Seeds are fixed: the same input always gives the same signature on every machine.

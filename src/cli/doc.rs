@@ -20,10 +20,10 @@ pub struct DocArgs {
     /// Weighted content containment at or above which a paragraph is a restatement.
     #[arg(long, default_value_t = DocOptions::default().restatement_threshold)]
     threshold: f64,
-    /// Shingle Jaccard at or above which a paragraph is a near_duplicate.
+    /// Mean Jaccard of word 1-, 2-, 3-grams at or above which a paragraph is a near_duplicate.
     #[arg(long, default_value_t = DocOptions::default().near_duplicate_threshold)]
     near_duplicate_threshold: f64,
-    /// Shingle Jaccard at or above which a paragraph is a duplicate.
+    /// Mean Jaccard of word 1-, 2-, 3-grams at or above which a paragraph is a duplicate.
     #[arg(long, default_value_t = DocOptions::default().duplicate_threshold)]
     duplicate_threshold: f64,
     /// Word shingle size for (near-)duplicates.

@@ -35,12 +35,12 @@ fn rule(kind: CheckKind) -> Value {
         CheckKind::Duplicate => (
             "Duplicate",
             "Paragraph repeats an earlier paragraph",
-            "The paragraph repeats an earlier paragraph of the same document word for word (shingle Jaccard at or above the duplicate threshold).",
+            "The paragraph repeats an earlier paragraph of the same document word for word (mean Jaccard of its word 1-, 2- and 3-grams at or above the duplicate threshold).",
         ),
         CheckKind::NearDuplicate => (
             "NearDuplicate",
             "Paragraph is an edited copy of an earlier paragraph",
-            "The paragraph is an edited copy of an earlier paragraph of the same document (shingle Jaccard at or above the near-duplicate threshold).",
+            "The paragraph is an edited copy of an earlier paragraph of the same document (mean Jaccard of its word 1-, 2- and 3-grams at or above the near-duplicate threshold).",
         ),
         CheckKind::Restatement => (
             "Restatement",
