@@ -590,7 +590,7 @@ const MIN_PROSE_FOR_CLOSING: usize = 8;
 
 /// Marks the units that sit where recaps sit: in a section whose heading names a summary, in a
 /// paragraph that opens with a summary cue (and the list it introduces), or among the last
-/// prose paragraphs of the text.
+/// prose paragraphs of the text (unless it opens a topical section).
 fn mark_recap_context(text: &str, units: &mut [Unit]) {
     let starts_with_cue = |s: &str| {
         let t = lower_head(s.trim_start_matches(|c: char| "-*+>#•0123456789.) \t".contains(c)));
@@ -599,13 +599,22 @@ fn mark_recap_context(text: &str, units: &mut [Unit]) {
     };
     let mut in_section = false;
     let mut in_cued_list = false;
-    for u in units.iter_mut() {
+    // The first prose paragraph under a heading that names its own topic ("## Release
+    // timing") is that section's content, not a closing, even at the end of the text.
+    let mut opens_topic = vec![false; units.len()];
+    let mut after_topic_heading = false;
+    for (k, u) in units.iter_mut().enumerate() {
         let body = u.seg.span.slice(text);
         if u.seg.kind == SegmentKind::Heading {
             let lower = lower_head(body);
             in_section = RECAP_HEADINGS.iter().any(|h| lower.contains(h));
+            after_topic_heading = !in_section;
             in_cued_list = false;
             continue;
+        }
+        if u.role == Role::Prose {
+            opens_topic[k] = after_topic_heading;
+            after_topic_heading = false;
         }
         let cued = starts_with_cue(body);
         if u.seg.kind != SegmentKind::ListItem {
@@ -618,13 +627,14 @@ fn mark_recap_context(text: &str, units: &mut [Unit]) {
     // A text needs some length before its closing paragraphs can sum it up.
     let prose = units.iter().filter(|u| u.role == Role::Prose).count();
     if prose >= MIN_PROSE_FOR_CLOSING {
-        for u in units
+        let closing = units
             .iter_mut()
+            .zip(opens_topic)
             .rev()
-            .filter(|u| u.role == Role::Prose)
-            .take(CLOSING_PARAGRAPHS)
-        {
-            u.recap_context = true;
+            .filter(|(u, _)| u.role == Role::Prose)
+            .take(CLOSING_PARAGRAPHS);
+        for (u, opens_topic) in closing {
+            u.recap_context |= !opens_topic;
         }
     }
 }
@@ -1041,6 +1051,25 @@ mod tests {
         let sources: Vec<_> = f.sources.iter().map(|s| s.paragraph).collect();
         assert!(sources.contains(&0) && sources.contains(&1), "{sources:?}");
         assert!(f.sources[0].sentence.is_some());
+    }
+
+    #[test]
+    fn closing_paragraph_that_opens_a_topical_section_is_not_a_recap() {
+        // Eight prose paragraphs, so the last two count as closing paragraphs.
+        let body = "Volcanic ash grounded flights across northern Europe for three days.\n\n\
+                    Airlines lost millions while stranded passengers slept in terminals.\n\n\
+                    Engineers later tested engines against ash concentration limits.\n\n\
+                    Regulators published new rules for flying near eruptions.\n\n\
+                    Insurers argued over who should pay the hotel bills.\n\n\
+                    Some travellers crossed the channel by ferry and train instead.\n\n";
+        let closing = "Volcanic ash grounded flights, so passengers slept in terminals: nobody expected such chaos.\n";
+        let as_closing = format!("{body}Later the ash cloud drifted north.\n\n{closing}");
+        let as_section =
+            format!("{body}Later the ash cloud drifted north.\n\n## Flights\n\n{closing}");
+        let kinds =
+            |t: &str| -> Vec<usize> { analyze(t).findings.iter().map(|f| f.paragraph).collect() };
+        assert_eq!(kinds(&as_closing), vec![7]);
+        assert!(kinds(&as_section).is_empty());
     }
 
     #[test]
