@@ -72,12 +72,10 @@ impl Shingler {
 
     /// Appends the normalized word hashes of `text[span]` to `out`.
     pub fn word_hashes(&self, text: &str, span: Span, out: &mut Vec<u64>) {
-        let mut buf = String::new();
         if self.split == WordSplit::Alnum {
-            return alnum_words(span.slice(text), &mut buf, |_, w| {
-                out.push(hash_bytes(SEEDS[2], w.as_bytes()))
-            });
+            return alnum_word_hashes(SEEDS[2], span.slice(text), |_, h| out.push(h));
         }
+        let mut buf = String::new();
         words(text, span, |_, w| {
             normalize(w, &mut buf);
             out.push(self.hash_word(&buf));
@@ -93,13 +91,13 @@ impl Shingler {
         out: &mut Vec<u64>,
         starts: &mut Vec<usize>,
     ) {
-        let mut buf = String::new();
         if self.split == WordSplit::Alnum {
-            return alnum_words(span.slice(text), &mut buf, |at, w| {
+            return alnum_word_hashes(SEEDS[2], span.slice(text), |at, h| {
                 starts.push(span.start + at);
-                out.push(hash_bytes(SEEDS[2], w.as_bytes()))
+                out.push(h)
             });
         }
+        let mut buf = String::new();
         words(text, span, |sp, w| {
             normalize(w, &mut buf);
             starts.push(sp.start);
@@ -132,6 +130,155 @@ pub fn kgrams(word_hashes: &[u64], k: usize, out: &mut Vec<u64>) {
     }
     let k = k.clamp(1, word_hashes.len());
     out.extend(word_hashes.windows(k).map(combine));
+}
+
+/// Byte classes for [`alnum_word_hashes`]: ASCII word characters, other ASCII, non-ASCII.
+const WORD: u8 = 1;
+const SEPARATOR: u8 = 0;
+const NON_ASCII: u8 = 2;
+static BYTE_CLASS: [u8; 256] = {
+    let mut t = [NON_ASCII; 256];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        t[b] = if c.is_ascii_alphanumeric() || c == b'_' {
+            WORD
+        } else {
+            SEPARATOR
+        };
+        b += 1;
+    }
+    t
+};
+
+/// Calls `f(start, hash_bytes(seed, word))` for every word of [`alnum_words`] (lowercased
+/// `\\w+` runs) — the same values, faster. ASCII stretches, nearly all of real text, are
+/// split by bit masks (no branch per byte) and their words hashed straight from `text`, 8
+/// bytes at a time, lowercased in registers. Only the runs around non-ASCII bytes (from the
+/// ASCII separator before to the one after) go through `alnum_words`.
+pub(crate) fn alnum_word_hashes(seed: u64, text: &str, mut f: impl FnMut(usize, u64)) {
+    let bytes = text.as_bytes();
+    let n = bytes.len();
+    let mut buf = String::new();
+    let mut at = 0;
+    while at < n {
+        let q = next_non_ascii(bytes, at);
+        if q == n {
+            ascii_word_hashes(seed, bytes, at, n, &mut f);
+            break;
+        }
+        let mut a = q;
+        while a > at && BYTE_CLASS[bytes[a - 1] as usize] == WORD {
+            a -= 1;
+        }
+        ascii_word_hashes(seed, bytes, at, a, &mut f);
+        let mut b = q;
+        while b < n && BYTE_CLASS[bytes[b] as usize] != SEPARATOR {
+            b += 1;
+        }
+        // `a` and `b` sit next to ASCII separators (or at the ends): char and word boundaries.
+        alnum_words(&text[a..b], &mut buf, |i, w| {
+            f(a + i, hash_bytes(seed, w.as_bytes()))
+        });
+        at = b;
+    }
+}
+
+/// The position of the first byte ≥ 0x80 at or after `from` (`bytes.len()` if none).
+fn next_non_ascii(bytes: &[u8], from: usize) -> usize {
+    let mut i = from;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+        let high = w & 0x8080_8080_8080_8080;
+        if high != 0 {
+            return i + (high.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    bytes[i..]
+        .iter()
+        .position(|&b| b >= 0x80)
+        .map_or(bytes.len(), |p| i + p)
+}
+
+/// The words of the all-ASCII `bytes[start..end]` (whose ends are word boundaries), by 64-byte
+/// blocks: a mask of word bytes, whose changes of value are the words' starts and ends.
+fn ascii_word_hashes(
+    seed: u64,
+    bytes: &[u8],
+    start: usize,
+    end: usize,
+    f: &mut impl FnMut(usize, u64),
+) {
+    let mut block = start;
+    let mut word_start = 0;
+    let mut in_word = false;
+    while block < end {
+        let len = (end - block).min(64);
+        let mut mask = 0u64;
+        for (j, &b) in bytes[block..block + len].iter().enumerate() {
+            mask |= ((BYTE_CLASS[b as usize] == WORD) as u64) << j;
+        }
+        let mut edges = mask ^ ((mask << 1) | in_word as u64);
+        if len < 64 {
+            edges &= (1u64 << len) - 1;
+        }
+        while edges != 0 {
+            let at = block + edges.trailing_zeros() as usize;
+            edges &= edges - 1;
+            if in_word {
+                f(
+                    word_start,
+                    hash_ascii_lowercase(seed, bytes, word_start, at),
+                );
+            } else {
+                word_start = at;
+            }
+            in_word = !in_word;
+        }
+        block += len;
+    }
+    if in_word {
+        f(
+            word_start,
+            hash_ascii_lowercase(seed, bytes, word_start, end),
+        );
+    }
+}
+
+/// `hash_bytes(seed, bytes[start..end] lowercased)` for a run of ASCII word characters.
+#[inline(always)]
+fn hash_ascii_lowercase(seed: u64, bytes: &[u8], start: usize, end: usize) -> u64 {
+    const K: u64 = 0x9fb2_1c65_1e98_df25;
+    let mut h = seed ^ ((end - start) as u64).wrapping_mul(K);
+    let mut at = start;
+    while at < end {
+        let take = (end - at).min(8);
+        let w = match bytes.get(at..at + 8) {
+            // Load 8 bytes and keep the word's (little-endian: the low ones).
+            Some(b) => {
+                u64::from_le_bytes(b.try_into().unwrap_or([0; 8])) & (u64::MAX >> (64 - 8 * take))
+            }
+            None => {
+                let mut b = [0u8; 8];
+                b[..take].copy_from_slice(&bytes[at..at + take]);
+                u64::from_le_bytes(b)
+            }
+        };
+        h = (h ^ ascii_lowercase_u64(w)).wrapping_mul(K).rotate_left(29);
+        at += take;
+    }
+    fmix64(h)
+}
+
+/// Lowercases the ASCII capitals among 8 ASCII bytes (SWAR: no byte can carry into the next).
+#[inline(always)]
+fn ascii_lowercase_u64(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let at_least_a = w.wrapping_add(ONES * (0x80 - b'A' as u64));
+    let beyond_z = w.wrapping_add(ONES * (0x80 - b'Z' as u64 - 1));
+    let upper = at_least_a & !beyond_z & (ONES * 0x80);
+    w | (upper >> 2)
 }
 
 /// A fast 64-bit hash of a short byte string: 8-byte words folded by multiply-rotate, then
@@ -253,6 +400,30 @@ mod tests {
                 want.push(cur);
             }
             proptest::prop_assert_eq!(got, want);
+        }
+    }
+
+    proptest::proptest! {
+        /// The fused fast path hashes exactly the words of `alnum_words`, at the same offsets.
+        #[test]
+        fn alnum_word_hashes_equal_hashed_alnum_words(
+            t in "[a-zA-Z0-9_ .,'\n-]{0,200}|[aÉé_ -ßİ日本x.Z9—]{0,30}|[A-Za-z_]{0,80}|[a-z é—.]{0,150}"
+        ) {
+            let mut want = Vec::new();
+            alnum_words(&t, &mut String::new(), |at, w| want.push((at, hash_bytes(7, w.as_bytes()))));
+            let mut got = Vec::new();
+            alnum_word_hashes(7, &t, |at, h| got.push((at, h)));
+            proptest::prop_assert_eq!(got, want);
+        }
+    }
+
+    #[test]
+    fn ascii_lowercase_u64_lowercases_only_capitals() {
+        let all: Vec<u8> = (0u8..128).collect();
+        for c in all.chunks(8) {
+            let w = u64::from_le_bytes(c.try_into().unwrap());
+            let want: Vec<u8> = c.iter().map(|b| b.to_ascii_lowercase()).collect();
+            assert_eq!(ascii_lowercase_u64(w).to_le_bytes().to_vec(), want);
         }
     }
 
