@@ -40,10 +40,11 @@ use serde_json::Value;
 /// Which sketch fills the signature slots.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, clap::ValueEnum)]
 pub enum SketchMethod {
-    /// `num_perm` permutations mod 2^61 − 1 ([`MinHasher`]): O(num_perm) per shingle.
-    #[default]
+    /// `num_perm` permutations mod 2^31 − 1 ([`MinHasher`]): O(num_perm) per shingle.
     Minhash,
-    /// One-permutation hashing with densification ([`OnePermHasher`]): O(1) per shingle.
+    /// One-permutation hashing with densification ([`OnePermHasher`]): O(1) per shingle, the
+    /// same estimates and candidate rates (tested against exact Jaccard); the default.
+    #[default]
     Oph,
 }
 
@@ -65,7 +66,7 @@ pub struct SketchParams {
 impl Default for SketchParams {
     fn default() -> Self {
         SketchParams {
-            method: SketchMethod::Minhash,
+            method: SketchMethod::Oph,
             k: 5,
             num_perm: 128,
             seed: DEFAULT_SEED,

@@ -5,7 +5,7 @@
 use deja::findings::{DocAnalyzer, DocOptions, DocReport};
 use deja::segment::{paragraphs, sentences};
 use deja::shingle::Shingler;
-use deja::sketch::{estimate_jaccard, jaccard, MinHasher, Signature, DEFAULT_SEED};
+use deja::sketch::{estimate_jaccard, jaccard, MinHasher, OnePermHasher, Signature, DEFAULT_SEED};
 use deja::span::{LineIndex, Span};
 use deja::tokenize::{words, Analyzer};
 use proptest::prelude::*;
@@ -366,6 +366,16 @@ fn set_pair(seed: u64, both: usize, only_a: usize, only_b: usize) -> (Vec<u64>, 
 
 const NUM_PERM: usize = 128;
 
+/// Both sketches deja offers, by name: every estimate property must hold for each.
+fn sketchers() -> [(&'static str, Box<dyn Fn(&[u64]) -> Signature>); 2] {
+    let mh = MinHasher::new(NUM_PERM, DEFAULT_SEED);
+    let oph = OnePermHasher::new(NUM_PERM, DEFAULT_SEED);
+    [
+        ("minhash", Box::new(move |s: &[u64]| mh.sketch(s))),
+        ("oph", Box::new(move |s: &[u64]| oph.sketch(s))),
+    ]
+}
+
 fn standard_error(j: f64) -> f64 {
     (j * (1.0 - j) / NUM_PERM as f64).sqrt()
 }
@@ -394,13 +404,14 @@ proptest! {
         let (a, b) = set_pair(seed, both, only_a, only_b);
         let exact = jaccard(&a, &b);
         prop_assert!((exact - both as f64 / (both + only_a + only_b) as f64).abs() < 1e-12);
-        let mh = MinHasher::new(NUM_PERM, DEFAULT_SEED);
-        let est = estimate_jaccard(&mh.sketch(&a), &mh.sketch(&b));
-        let tolerance = 5.0 * standard_error(exact) + 1.0 / NUM_PERM as f64;
-        prop_assert!(
-            (est - exact).abs() <= tolerance,
-            "estimate {} vs exact {} (tolerance {})", est, exact, tolerance
-        );
+        for (name, sketch) in sketchers() {
+            let est = estimate_jaccard(&sketch(&a), &sketch(&b));
+            let tolerance = 5.0 * standard_error(exact) + 1.0 / NUM_PERM as f64;
+            prop_assert!(
+                (est - exact).abs() <= tolerance,
+                "{}: estimate {} vs exact {} (tolerance {})", name, est, exact, tolerance
+            );
+        }
     }
 
     /// Same seed ⇒ same signature, whatever the order or repeats of the input; a different
@@ -438,7 +449,12 @@ proptest! {
 /// random hashes and for real shingle hashes of word sequences.
 #[test]
 fn estimate_is_unbiased_on_average() {
-    let mh = MinHasher::new(NUM_PERM, DEFAULT_SEED);
+    for (name, sketch) in sketchers() {
+        check_unbiased(name, &*sketch);
+    }
+}
+
+fn check_unbiased(name: &str, sketch: &dyn Fn(&[u64]) -> Signature) {
     let trials = 300;
     let (mut z_sq, mut beyond_2, mut n_z) = (0.0, 0, 0);
     for (both, only) in [(10, 45), (50, 25), (80, 10), (180, 10), (30, 135)] {
@@ -447,7 +463,7 @@ fn estimate_is_unbiased_on_average() {
             let (a, b) = set_pair(0x5eed + t as u64 * 7919 + both as u64, both, only, only);
             let exact = jaccard(&a, &b);
             sum_exact += exact;
-            let err = estimate_jaccard(&mh.sketch(&a), &mh.sketch(&b)) - exact;
+            let err = estimate_jaccard(&sketch(&a), &sketch(&b)) - exact;
             sum_err += err;
             let z = err / standard_error(exact);
             z_sq += z * z;
@@ -459,19 +475,19 @@ fn estimate_is_unbiased_on_average() {
         let bound = 4.0 * standard_error(j) / (trials as f64).sqrt();
         assert!(
             mean_err.abs() <= bound,
-            "J = {j:.3}: mean error {mean_err:.4} exceeds {bound:.4}"
+            "{name}, J = {j:.3}: mean error {mean_err:.4} exceeds {bound:.4}"
         );
     }
 
     let variance = z_sq / n_z as f64;
     assert!(
         (0.8..1.25).contains(&variance),
-        "variance of the error is {variance:.3} squared standard errors"
+        "{name}: variance of the error is {variance:.3} squared standard errors"
     );
     let share = beyond_2 as f64 / n_z as f64;
     assert!(
         (0.02..0.08).contains(&share),
-        "{share:.3} of estimates beyond 2 standard errors"
+        "{name}: {share:.3} of estimates beyond 2 standard errors"
     );
 
     // Shingle hashes of real word sequences: documents that share a run of words.
@@ -488,7 +504,7 @@ fn estimate_is_unbiased_on_average() {
         let sa = sh.shingle_set(&a, Span::new(0, a.len()));
         let sb = sh.shingle_set(&b, Span::new(0, b.len()));
         let exact = jaccard(&sa, &sb);
-        sum_err += estimate_jaccard(&mh.sketch(&sa), &mh.sketch(&sb)) - exact;
+        sum_err += estimate_jaccard(&sketch(&sa), &sketch(&sb)) - exact;
         n += 1;
     }
     let mean_err = sum_err / n as f64;
@@ -496,8 +512,39 @@ fn estimate_is_unbiased_on_average() {
     let bound = 4.0 * standard_error(0.49) / (n as f64).sqrt();
     assert!(
         mean_err.abs() <= bound,
-        "shingles: mean error {mean_err:.4} exceeds {bound:.4}"
+        "{name}, shingles: mean error {mean_err:.4} exceeds {bound:.4}"
     );
+}
+
+/// The share of pairs at a given Jaccard that LSH banding makes candidates follows the
+/// banding curve 1 − (1 − Jʳ)ᵇ for both sketches (a hash family with correlated slots would
+/// show here as too many or too few candidates), at the chosen banding for 0.8.
+#[test]
+fn candidate_rate_follows_the_banding_curve() {
+    let banding = deja::index::Banding::choose(0.8, NUM_PERM, 0.95).unwrap();
+    let trials = 400;
+    for (name, sketch) in sketchers() {
+        for (both, only) in [(60, 20), (75, 15), (80, 10), (90, 2)] {
+            let (mut candidates, mut sum_exact) = (0, 0.0);
+            for t in 0..trials {
+                let (a, b) = set_pair(0xba4d + t as u64 * 104_729 + both as u64, both, only, only);
+                sum_exact += jaccard(&a, &b);
+                let (sa, sb) = (sketch(&a), sketch(&b));
+                let rows = banding.rows;
+                let shares_a_band = (0..banding.bands)
+                    .any(|i| sa.0[i * rows..(i + 1) * rows] == sb.0[i * rows..(i + 1) * rows]);
+                candidates += shares_a_band as usize;
+            }
+            let j = sum_exact / trials as f64;
+            let p = banding.probability(j);
+            let rate = candidates as f64 / trials as f64;
+            let bound = 4.0 * (p * (1.0 - p) / trials as f64).sqrt() + 0.02;
+            assert!(
+                (rate - p).abs() <= bound,
+                "{name}, J = {j:.3}: candidate rate {rate:.3}, banding curve {p:.3}"
+            );
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -38,8 +38,8 @@ pub struct SketchOpts {
     /// How words are split [default: alnum].
     #[arg(long, value_enum)]
     pub words: Option<Words>,
-    /// The sketch: minhash (num_perm permutations) or oph (one permutation, densified;
-    /// much faster) [default: minhash].
+    /// The sketch: oph (one permutation, densified; num_perm slots) or minhash (num_perm
+    /// permutations; slower, same accuracy) [default: oph].
     #[arg(long, value_enum)]
     pub sketch: Option<SketchMethod>,
 }
