@@ -160,7 +160,7 @@ pub struct SketchedDoc {
     pub id: String,
     /// The MinHash signature (all `u32::MAX` for a document without words).
     pub signature: Vec<u32>,
-    /// The compact shingle set (see [`verify::compact_set`]).
+    /// The compact shingle hashes (see [`verify::compact_hashes`]: unsorted, repeats kept).
     pub set: Option<Vec<u32>>,
     /// Words in the document.
     pub words: usize,
@@ -268,14 +268,22 @@ impl Sketcher {
                 .word_hashes(text, Span::new(0, text.len()), &mut words);
             Vec::new()
         };
-        let shingles = self.shingle_set(&words);
+        let mut shingles = Vec::with_capacity(words.len());
+        self.shingler.shingles_of(&words, &mut shingles);
+        let signature = match &self.hasher {
+            Hasher::Oph(h) => h.sketch(&shingles).0,
+            Hasher::MinHash(h) => {
+                // Each repeat would cost num_perm operations more.
+                let mut set = shingles.clone();
+                set.sort_unstable();
+                set.dedup();
+                h.sketch(&set).0
+            }
+        };
         SketchedDoc {
             id: doc.id.to_string(),
-            signature: match &self.hasher {
-                Hasher::MinHash(h) => h.sketch(&shingles).0,
-                Hasher::Oph(h) => h.sketch(&shingles).0,
-            },
-            set: with_set.then(|| verify::compact_set(&shingles)),
+            signature,
+            set: with_set.then(|| verify::compact_hashes(&shingles)),
             words: words.len(),
             paragraphs,
         }

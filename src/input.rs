@@ -5,6 +5,8 @@
 //! and goes on with the other inputs.
 
 use crate::error::{Error, Result};
+use rayon::prelude::*;
+use serde::de::DeserializeSeed;
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -224,6 +226,9 @@ pub fn decode_text(path: &Path, bytes: Vec<u8>) -> Result<String> {
     })
 }
 
+/// Record bytes read before a batch is parsed (in parallel).
+const BATCH_BYTES: usize = 4 << 20;
+
 fn read_jsonl(
     source: &Source,
     reader: Box<dyn Read + Send>,
@@ -232,47 +237,84 @@ fn read_jsonl(
 ) -> Result<()> {
     let path = source.path();
     let mut reader = BufReader::with_capacity(1 << 20, reader);
+    // A batch: the raw lines back to back in `buf`, each as (line number, start, end).
     let mut buf = Vec::new();
+    let mut lines: Vec<(usize, usize, usize)> = Vec::new();
     let mut line = 0;
-    loop {
+    let mut parse_batch = |buf: &mut Vec<u8>, lines: &mut Vec<(usize, usize, usize)>| {
+        let docs: Vec<Result<Document>> = lines
+            .par_iter()
+            .map(|&(n, a, b)| parse_record(&path, n, &buf[a..b], opts))
+            .collect();
+        for (doc, &(_, a, b)) in docs.into_iter().zip(lines.iter()) {
+            f(doc, &buf[a..b]);
+        }
         buf.clear();
+        lines.clear();
+    };
+    loop {
         line += 1;
+        let start = buf.len();
         let n = reader.read_until(b'\n', &mut buf).map_err(|e| Error::Io {
             path: path.clone(),
             source: std::io::Error::new(e.kind(), format!("line {line}: {e}")),
-        })?;
+        });
+        let n = match n {
+            Ok(n) => n,
+            Err(e) => {
+                // The records before the damage still count.
+                buf.truncate(start);
+                parse_batch(&mut buf, &mut lines);
+                return Err(e);
+            }
+        };
         if n == 0 {
+            parse_batch(&mut buf, &mut lines);
             return Ok(());
         }
-        if buf.iter().all(u8::is_ascii_whitespace) {
+        let mut end = buf.len();
+        while end > start && matches!(buf[end - 1], b'\n' | b'\r') {
+            end -= 1;
+        }
+        if buf[start..end].iter().all(u8::is_ascii_whitespace) {
+            buf.truncate(start);
             continue;
         }
-        let mut raw = &buf[..];
-        while let [rest @ .., b'\n' | b'\r'] = raw {
-            raw = rest;
+        lines.push((line, start, end));
+        if buf.len() >= BATCH_BYTES {
+            parse_batch(&mut buf, &mut lines);
         }
-        f(parse_record(&path, line, raw, opts), raw);
     }
 }
 
+/// Parses one JSONL record, keeping only its text and id fields (the others are skipped
+/// without building values: real records carry much metadata).
 fn parse_record(path: &Path, line: usize, bytes: &[u8], opts: &InputOptions) -> Result<Document> {
     let err = |message: String| Error::Record {
         path: path.to_path_buf(),
         line,
         message,
     };
-    let mut value: Value =
-        serde_json::from_slice(bytes).map_err(|e| match std::str::from_utf8(bytes) {
-            Err(u) => err(format!(
-                "invalid UTF-8 at byte {} of the line",
-                u.valid_up_to()
-            )),
-            Ok(_) => err(format!("invalid JSON: {e}")),
-        })?;
-    let obj = value
-        .as_object_mut()
-        .ok_or_else(|| err("record is not a JSON object".into()))?;
-    let text = match obj.remove(&opts.text_field) {
+    let json_error = |e: serde_json::Error| match std::str::from_utf8(bytes) {
+        Err(u) => err(format!(
+            "invalid UTF-8 at byte {} of the line",
+            u.valid_up_to()
+        )),
+        Ok(_) => err(format!("invalid JSON: {e}")),
+    };
+    if bytes.trim_ascii_start().first() != Some(&b'{') {
+        // Not an object: say whether it is JSON at all.
+        serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(json_error)?;
+        return Err(err("record is not a JSON object".into()));
+    }
+    let fields = Fields {
+        text: &opts.text_field,
+        id: &opts.id_field,
+    };
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let (text, id) = fields.deserialize(&mut de).map_err(json_error)?;
+    de.end().map_err(json_error)?;
+    let text = match text {
         Some(Value::String(s)) => s,
         Some(_) => {
             return Err(err(format!(
@@ -282,10 +324,51 @@ fn parse_record(path: &Path, line: usize, bytes: &[u8], opts: &InputOptions) -> 
         }
         None => return Err(err(format!("missing field \"{}\"", opts.text_field))),
     };
-    let id = obj
-        .remove(&opts.id_field)
-        .unwrap_or_else(|| Value::String(format!("{}:{line}", path.display())));
+    let id = id.unwrap_or_else(|| Value::String(format!("{}:{line}", path.display())));
     Ok(Document { id, text })
+}
+
+/// Deserializes a JSON object into the values of its `text` and `id` fields (the last of
+/// repeated keys wins, as for a `serde_json::Value`).
+struct Fields<'a> {
+    text: &'a str,
+    id: &'a str,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Fields<'_> {
+    type Value = (Option<Value>, Option<Value>);
+
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        d: D,
+    ) -> std::result::Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Fields<'_> {
+    type Value = (Option<Value>, Option<Value>);
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<Self::Value, A::Error> {
+        let (mut text, mut id) = (None, None);
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if key == self.text {
+                text = Some(map.next_value::<Value>()?);
+            } else if key == self.id {
+                id = Some(map.next_value::<Value>()?);
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok((text, id))
+    }
 }
 
 #[cfg(test)]
@@ -317,5 +400,26 @@ mod tests {
         assert!(e.to_string().starts_with("c.jsonl: line 4: invalid JSON"));
         let d = parse_record(p, 5, br#"{"text": "t"}"#, &opts).unwrap();
         assert_eq!(d.id, Value::from("c.jsonl:5"));
+        // Other fields of any shape are skipped; escaped keys still match; the last repeat wins.
+        let rec = br#" {"meta": {"a": [1, {"text": "no"}]}, "t\u0065xt": "caf\u00e9", "id": "x", "id": [2]}"#;
+        let d = parse_record(p, 6, rec, &opts).unwrap();
+        assert_eq!((d.id, d.text.as_str()), (serde_json::json!([2]), "café"));
+        let e = parse_record(p, 7, b"[1, 2]", &opts).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "c.jsonl: line 7: record is not a JSON object"
+        );
+        let e = parse_record(p, 8, br#"{"text": "a"} x"#, &opts).unwrap_err();
+        assert!(
+            e.to_string().starts_with("c.jsonl: line 8: invalid JSON"),
+            "{e}"
+        );
+        let e = parse_record(p, 9, br#"{"text": 3}"#, &opts).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "c.jsonl: line 9: field \"text\" is not a string"
+        );
+        let e = parse_record(p, 10, b"{\"text\": \"\xff\"}", &opts).unwrap_err();
+        assert!(e.to_string().contains("invalid UTF-8"), "{e}");
     }
 }

@@ -30,15 +30,32 @@ impl VerifyMode {
     }
 }
 
-/// A compact shingle set: the high 32 bits of each shingle hash, sorted, no repeats.
+/// The compact hashes of a document's shingles: the high 32 bits of each, in shingle order
+/// (repeats kept). Sorting waits until a document is in a candidate pair ([`SetStore`]), as
+/// most documents never are.
+pub fn compact_hashes(shingles: &[u64]) -> Vec<u32> {
+    shingles.iter().map(|&h| (h >> 32) as u32).collect()
+}
+
+/// A compact shingle set: [`compact_hashes`] sorted, without repeats.
 pub fn compact_set(shingles: &[u64]) -> Vec<u32> {
-    let mut set: Vec<u32> = shingles.iter().map(|&h| (h >> 32) as u32).collect();
-    // Sorted u64 hashes have sorted high halves: sort only when the input was not sorted.
-    if !set.is_sorted() {
-        set.sort_unstable();
-    }
+    let mut set = compact_hashes(shingles);
+    set.sort_unstable();
     set.dedup();
     set
+}
+
+/// Sorts `set` and moves its distinct values to the front; returns how many there are.
+fn sort_dedup(set: &mut [u32]) -> usize {
+    set.sort_unstable();
+    let mut n = 0;
+    for i in 0..set.len() {
+        if n == 0 || set[i] != set[n - 1] {
+            set[n] = set[i];
+            n += 1;
+        }
+    }
+    n
 }
 
 /// Exact Jaccard of two compact sets (0 when both are empty).
@@ -64,9 +81,13 @@ struct Slot {
     offset: u64,
     len: u32,
     on_disk: bool,
+    /// Sorted without repeats (sets on disk are sorted when read).
+    sorted: bool,
 }
 
-/// Compact shingle sets of all documents, in memory up to a budget, then in a temp file.
+/// Compact shingle hashes of all documents ([`compact_hashes`]), in memory up to a budget,
+/// then in a temp file. They become sets (sorted, no repeats) when [`SetStore::get`] reads
+/// them, in memory once [`SetStore::sort_sets`] has sorted them.
 pub struct SetStore {
     mem: Vec<u32>,
     slots: Vec<Slot>,
@@ -87,13 +108,15 @@ impl SetStore {
         }
     }
 
-    /// Adds the next document's set (documents are numbered in the order they are added).
+    /// Adds the next document's compact hashes, in any order, repeats allowed (documents are
+    /// numbered in the order they are added).
     pub fn push(&mut self, set: &[u32]) -> io::Result<()> {
         if self.file.is_none() && self.mem.len() + set.len() <= self.max_mem {
             self.slots.push(Slot {
                 offset: self.mem.len() as u64,
                 len: set.len() as u32,
                 on_disk: false,
+                sorted: false,
             });
             self.mem.extend_from_slice(set);
             return Ok(());
@@ -113,6 +136,7 @@ impl SetStore {
             offset: self.file_len,
             len: set.len() as u32,
             on_disk: true,
+            sorted: false,
         });
         self.file_len += 4 * set.len() as u64;
         Ok(())
@@ -141,11 +165,49 @@ impl SetStore {
         Ok(())
     }
 
-    /// The set of document `doc` (from memory, or read from the temp file into `buf`).
+    /// Sorts (and removes repeats from) the in-memory sets of `docs`, in parallel.
+    pub fn sort_sets(&mut self, docs: impl IntoIterator<Item = u32>) {
+        let mut wanted = vec![false; self.slots.len()];
+        for d in docs {
+            wanted[d as usize] = true;
+        }
+        // Each wanted document's slice of the buffer (slots are in buffer order).
+        let mut parts: Vec<(usize, &mut [u32])> = Vec::new();
+        let mut rest: &mut [u32] = &mut self.mem;
+        let mut consumed = 0;
+        for (i, s) in self.slots.iter().enumerate() {
+            if s.on_disk || s.sorted || !wanted[i] {
+                continue;
+            }
+            let (_, tail) = std::mem::take(&mut rest).split_at_mut(s.offset as usize - consumed);
+            let (set, tail) = tail.split_at_mut(s.len as usize);
+            consumed = s.offset as usize + s.len as usize;
+            rest = tail;
+            parts.push((i, set));
+        }
+        let lens: Vec<(usize, usize)> = parts
+            .into_par_iter()
+            .map(|(i, set)| (i, sort_dedup(set)))
+            .collect();
+        for (i, len) in lens {
+            self.slots[i].len = len as u32;
+            self.slots[i].sorted = true;
+        }
+    }
+
+    /// The set of document `doc`: from memory if sorted there, else sorted into `buf` (from
+    /// memory or the temp file).
     pub fn get<'a>(&'a self, doc: u32, buf: &'a mut Vec<u32>) -> io::Result<&'a [u32]> {
         let s = self.slots[doc as usize];
         if !s.on_disk {
-            return Ok(&self.mem[s.offset as usize..s.offset as usize + s.len as usize]);
+            let set = &self.mem[s.offset as usize..s.offset as usize + s.len as usize];
+            if s.sorted {
+                return Ok(set);
+            }
+            buf.clear();
+            buf.extend_from_slice(set);
+            let n = sort_dedup(buf);
+            return Ok(&buf[..n]);
         }
         let Some((f, _)) = self.file.as_ref() else {
             return Err(io::Error::other("set store: spilled set without a file"));
@@ -158,7 +220,8 @@ impl SetStore {
                 .chunks_exact(4)
                 .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])),
         );
-        Ok(buf)
+        let n = sort_dedup(buf);
+        Ok(&buf[..n])
     }
 }
 
@@ -176,9 +239,11 @@ pub struct ScoredPair {
 /// Keeps the candidates whose exact Jaccard is ≥ `threshold`, in candidate order.
 pub fn verify_exact(
     candidates: &[(u32, u32)],
-    sets: &SetStore,
+    sets: &mut SetStore,
     threshold: f64,
 ) -> io::Result<Vec<ScoredPair>> {
+    sets.sort_sets(candidates.iter().flat_map(|&(a, b)| [a, b]));
+    let sets = &*sets;
     let scored: Vec<io::Result<Option<ScoredPair>>> = candidates
         .par_iter()
         .map_init(
@@ -241,7 +306,9 @@ mod tests {
         let sets: Vec<Vec<u32>> = (0..50u32).map(|i| (i..i + 20).collect()).collect();
         let mut store = SetStore::new(400); // 100 values in memory, the rest on disk
         for s in &sets {
-            store.push(s).unwrap();
+            // Pushed reversed and with a repeat: sets come out sorted, without it.
+            let raw: Vec<u32> = s.iter().rev().chain(&s[..1]).copied().collect();
+            store.push(&raw).unwrap();
         }
         store.finish_writing().unwrap();
         assert!(store.spilled());
@@ -249,8 +316,12 @@ mod tests {
         for (i, s) in sets.iter().enumerate() {
             assert_eq!(store.get(i as u32, &mut buf).unwrap(), &s[..]);
         }
+        store.sort_sets([1, 3, 0]);
+        for (i, s) in sets.iter().enumerate() {
+            assert_eq!(store.get(i as u32, &mut buf).unwrap(), &s[..]);
+        }
         let cands = vec![(0, 1), (0, 49), (10, 12)];
-        let pairs = verify_exact(&cands, &store, 0.5).unwrap();
+        let pairs = verify_exact(&cands, &mut store, 0.5).unwrap();
         assert_eq!(pairs.len(), 2);
         assert!((pairs[0].similarity - 19.0 / 21.0).abs() < 1e-12);
     }

@@ -143,7 +143,7 @@ pub struct CorpusArgs {
 }
 
 /// Text bytes per chunk sketched in parallel before its text is dropped.
-pub const CHUNK_BYTES: usize = 16 << 20;
+pub const CHUNK_BYTES: usize = 4 << 20;
 
 /// What the reader thread sends: a chunk of documents, or a problem with one input.
 enum Msg {
