@@ -366,8 +366,11 @@ fn set_pair(seed: u64, both: usize, only_a: usize, only_b: usize) -> (Vec<u64>, 
 
 const NUM_PERM: usize = 128;
 
+/// A sketch of a set of shingle hashes.
+type Sketch = Box<dyn Fn(&[u64]) -> Signature>;
+
 /// Both sketches deja offers, by name: every estimate property must hold for each.
-fn sketchers() -> [(&'static str, Box<dyn Fn(&[u64]) -> Signature>); 2] {
+fn sketchers() -> [(&'static str, Sketch); 2] {
     let mh = MinHasher::new(NUM_PERM, DEFAULT_SEED);
     let oph = OnePermHasher::new(NUM_PERM, DEFAULT_SEED);
     [
