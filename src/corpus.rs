@@ -469,14 +469,21 @@ impl CorpusBuilder {
             .par_iter()
             .map(|d| self.sketcher.sketch(d, with_set))
             .collect();
+        let first = self.ids.len() as u32;
+        let paragraphs: Vec<(u64, u32, &str)> = docs
+            .iter()
+            .zip(&sketched)
+            .enumerate()
+            .flat_map(|(i, (doc, s))| {
+                s.paragraphs
+                    .iter()
+                    .map(move |&(key, span)| (key, first + i as u32, span.slice(&doc.text)))
+            })
+            .collect();
+        self.paragraphs.add_batch(&paragraphs);
         let mut notices = Vec::new();
         for (doc, s) in docs.iter().zip(sketched) {
             self.stats.bytes += doc.text.len() as u64;
-            let n = self.ids.len() as u32;
-            for &(key, span) in &s.paragraphs {
-                self.paragraphs
-                    .add(key, n, || span.slice(&doc.text).trim().to_string());
-            }
             notices.extend(self.add_sketched(s)?);
         }
         Ok(notices)

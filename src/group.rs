@@ -7,6 +7,7 @@
 //! order): boilerplate such as navigation text, disclaimers and licence blocks.
 
 use ahash::AHashMap;
+use rayon::prelude::*;
 
 /// Disjoint sets over `0..n` with path halving and union by smaller root index.
 #[derive(Clone, Debug)]
@@ -197,10 +198,24 @@ struct Entry {
     more: Option<Box<(String, Vec<u32>)>>,
 }
 
+/// Shards of the paragraph counter: batches are counted shard by shard in parallel.
+const SHARDS: usize = 64;
+
 /// Counts normalised paragraphs across documents (each counted once per document).
-#[derive(Default)]
 pub struct ParagraphCounter {
-    map: AHashMap<u64, Entry>,
+    shards: Vec<AHashMap<u64, Entry>>,
+}
+
+impl Default for ParagraphCounter {
+    fn default() -> Self {
+        ParagraphCounter {
+            shards: (0..SHARDS).map(|_| AHashMap::new()).collect(),
+        }
+    }
+}
+
+fn shard_of(key: u64) -> usize {
+    (key >> 58) as usize % SHARDS
 }
 
 impl ParagraphCounter {
@@ -212,36 +227,35 @@ impl ParagraphCounter {
     /// Records that document `doc` (added in increasing order) has the paragraph `key`;
     /// `text` gives its text, asked for only once it repeats.
     pub fn add(&mut self, key: u64, doc: u32, text: impl FnOnce() -> String) {
-        match self.map.get_mut(&key) {
-            None => {
-                self.map.insert(
-                    key,
-                    Entry {
-                        first: doc,
-                        more: None,
-                    },
-                );
-            }
-            Some(e) if e.first == doc => {}
-            Some(e) => match &mut e.more {
-                None => e.more = Some(Box::new((text(), vec![doc]))),
-                Some(m) => {
-                    if m.1.last() != Some(&doc) {
-                        m.1.push(doc)
-                    }
-                }
-            },
+        add_to(&mut self.shards[shard_of(key)], key, doc, text);
+    }
+
+    /// [`ParagraphCounter::add`] for a batch of `(key, doc, text)` in increasing `doc` order,
+    /// the shards in parallel. The text is trimmed and copied only when it repeats.
+    pub fn add_batch(&mut self, items: &[(u64, u32, &str)]) {
+        let mut by_shard: Vec<Vec<usize>> = vec![Vec::new(); SHARDS];
+        for (i, &(key, _, _)) in items.iter().enumerate() {
+            by_shard[shard_of(key)].push(i);
         }
+        self.shards
+            .par_iter_mut()
+            .zip(by_shard)
+            .for_each(|(map, indices)| {
+                for i in indices {
+                    let (key, doc, text) = items[i];
+                    add_to(map, key, doc, || text.trim().to_string());
+                }
+            });
     }
 
     /// Distinct paragraphs seen.
     pub fn distinct(&self) -> usize {
-        self.map.len()
+        self.shards.iter().map(|m| m.len()).sum()
     }
 
     /// Number of documents that have paragraph `key` (0 when unseen).
     pub fn count(&self, key: u64) -> usize {
-        match self.map.get(&key) {
+        match self.shards[shard_of(key)].get(&key) {
             None => 0,
             Some(Entry { more: None, .. }) => 1,
             Some(Entry { more: Some(m), .. }) => 1 + m.1.len(),
@@ -250,15 +264,16 @@ impl ParagraphCounter {
 
     /// The first document that has paragraph `key`.
     pub fn first(&self, key: u64) -> Option<u32> {
-        self.map.get(&key).map(|e| e.first)
+        self.shards[shard_of(key)].get(&key).map(|e| e.first)
     }
 
     /// Paragraphs found in at least `min_count` documents: most documents first, then by
     /// first document and text (deterministic).
     pub fn repeated(&self, min_count: usize) -> Vec<RepeatedParagraph> {
         let mut out: Vec<RepeatedParagraph> = self
-            .map
-            .values()
+            .shards
+            .iter()
+            .flat_map(|m| m.values())
             .filter_map(|e| {
                 let m = e.more.as_ref()?;
                 let count = 1 + m.1.len();
@@ -281,6 +296,30 @@ impl ParagraphCounter {
                 .then_with(|| a.text.cmp(&b.text))
         });
         out
+    }
+}
+
+/// Records `doc` (added in increasing order) under `key` in one shard.
+fn add_to(map: &mut AHashMap<u64, Entry>, key: u64, doc: u32, text: impl FnOnce() -> String) {
+    match map.get_mut(&key) {
+        None => {
+            map.insert(
+                key,
+                Entry {
+                    first: doc,
+                    more: None,
+                },
+            );
+        }
+        Some(e) if e.first == doc => {}
+        Some(e) => match &mut e.more {
+            None => e.more = Some(Box::new((text(), vec![doc]))),
+            Some(m) => {
+                if m.1.last() != Some(&doc) {
+                    m.1.push(doc)
+                }
+            }
+        },
     }
 }
 
@@ -326,5 +365,25 @@ mod tests {
         assert_eq!(r[0].documents, vec![0, 2, 5]);
         assert!(c.repeated(4).is_empty());
         assert_eq!(c.count(99), 1);
+        // A batch counts as the same adds one by one.
+        let keys: Vec<u64> = (0..200u64)
+            .map(|i| (i % 37).wrapping_mul(0x9e37_79b9_7f4a_7c15))
+            .collect();
+        let texts: Vec<String> = keys.iter().map(|k| format!(" p{k} ")).collect();
+        let items: Vec<(u64, u32, &str)> = keys
+            .iter()
+            .zip(&texts)
+            .enumerate()
+            .map(|(i, (&k, t))| (k, i as u32 / 3, t.as_str()))
+            .collect();
+        let mut one = ParagraphCounter::new();
+        for &(k, d, t) in &items {
+            one.add(k, d, || t.trim().to_string());
+        }
+        let mut batch = ParagraphCounter::new();
+        batch.add_batch(&items[..90]);
+        batch.add_batch(&items[90..]);
+        assert_eq!(batch.repeated(2), one.repeated(2));
+        assert_eq!(batch.distinct(), 37);
     }
 }

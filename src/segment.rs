@@ -65,18 +65,12 @@ const IGNORE_MARKER: &str = "deja-ignore";
 /// Split `text` into paragraph-level segments, in document order.
 pub fn paragraphs(text: &str) -> Vec<Segment> {
     let lines = split_lines(text);
-    let skipped = skipped_lines(text, &lines);
+    let classes = line_classes(text, &lines);
+    let skipped: Vec<bool> = classes.iter().map(Option::is_none).collect();
     let prose: Vec<(Line, LineClass)> = lines
         .iter()
-        .zip(&skipped)
-        .map(|(line, &skip)| {
-            let class = if skip {
-                LineClass::Blank
-            } else {
-                classify(line.span.slice(text))
-            };
-            (*line, class)
-        })
+        .zip(&classes)
+        .map(|(line, class)| (*line, class.unwrap_or(LineClass::Blank)))
         .collect();
     let blank_line_mode = has_blank_line_between_text(&prose);
 
@@ -86,7 +80,7 @@ pub fn paragraphs(text: &str) -> Vec<Segment> {
     let mut previous_class = LineClass::Blank;
     for (i, &(line, class)) in prose.iter().enumerate() {
         let raw = line.span.slice(text);
-        if !skipped[i] && raw.contains(IGNORE_MARKER) && raw.trim_start().starts_with("<!--") {
+        if !skipped[i] && raw.trim_start().starts_with("<!--") && raw.contains(IGNORE_MARKER) {
             close(&mut open, &mut segments);
             suppress_next = true;
             previous_class = LineClass::Blank;
@@ -163,7 +157,7 @@ fn split_lines(text: &str) -> Vec<Line> {
     let mut number = 1;
     let bytes = text.as_bytes();
     while start <= bytes.len() {
-        let end = memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i);
+        let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i);
         let content_end = if end > start && bytes[end - 1] == b'\r' {
             end - 1
         } else {
@@ -182,13 +176,10 @@ fn split_lines(text: &str) -> Vec<Line> {
     lines
 }
 
-fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
-    haystack.iter().position(|&b| b == needle)
-}
-
-/// Marks the lines that are not prose: front matter and code blocks (fences included).
-fn skipped_lines(text: &str, lines: &[Line]) -> Vec<bool> {
-    let mut skip = vec![false; lines.len()];
+/// The class of each line, `None` for the lines that are not prose: front matter and code
+/// blocks (fences included).
+fn line_classes(text: &str, lines: &[Line]) -> Vec<Option<LineClass>> {
+    let mut classes = vec![Some(LineClass::Blank); lines.len()];
     let line_text = |i: usize| lines[i].span.slice(text);
     let mut i = 0;
     // Front matter: `---` (YAML) or `+++` (TOML) on the first line, closed by the same.
@@ -199,7 +190,7 @@ fn skipped_lines(text: &str, lines: &[Line]) -> Vec<bool> {
                 let t = line_text(j).trim_end();
                 t == opener || (opener == "---" && t == "...")
             }) {
-                skip[..=close].iter_mut().for_each(|s| *s = true);
+                classes[..=close].iter_mut().for_each(|c| *c = None);
                 i = close + 1;
             }
         }
@@ -215,7 +206,7 @@ fn skipped_lines(text: &str, lines: &[Line]) -> Vec<bool> {
                 j += 1;
             }
             let end = j.min(lines.len() - 1);
-            skip[i..=end].iter_mut().for_each(|s| *s = true);
+            classes[i..=end].iter_mut().for_each(|c| *c = None);
             i = end + 1;
             previous_blank = true;
             continue;
@@ -229,7 +220,7 @@ fn skipped_lines(text: &str, lines: &[Line]) -> Vec<bool> {
                 if !t.trim().is_empty() && !is_indented_code(t) {
                     break;
                 }
-                skip[j] = true;
+                classes[j] = None;
                 j += 1;
             }
             i = j;
@@ -238,6 +229,7 @@ fn skipped_lines(text: &str, lines: &[Line]) -> Vec<bool> {
         }
         if !blank {
             let class = classify(raw);
+            classes[i] = Some(class);
             if class == LineClass::ListItem {
                 in_list = true;
             } else if previous_blank && !raw.starts_with([' ', '\t']) {
@@ -247,7 +239,7 @@ fn skipped_lines(text: &str, lines: &[Line]) -> Vec<bool> {
         previous_blank = blank;
         i += 1;
     }
-    skip
+    classes
 }
 
 fn is_indented_code(line: &str) -> bool {
