@@ -256,38 +256,60 @@ impl Sketcher {
 
     /// Sketches one document; `with_set`: keep its compact shingle set.
     pub fn sketch(&self, doc: &Document, with_set: bool) -> SketchedDoc {
+        self.sketch_with(&mut Scratch::default(), doc, with_set)
+    }
+
+    /// [`Sketcher::sketch`] reusing the buffers of `scratch` (one per thread: allocating
+    /// them per document costs more than the hashing of a short one).
+    pub fn sketch_with(
+        &self,
+        scratch: &mut Scratch,
+        doc: &Document,
+        with_set: bool,
+    ) -> SketchedDoc {
         let text = &doc.text;
-        let (mut words, mut starts) = (Vec::with_capacity(text.len() / 5), Vec::new());
+        let Scratch {
+            words,
+            starts,
+            shingles,
+        } = scratch;
+        words.clear();
+        starts.clear();
+        shingles.clear();
+        let all = Span::new(0, text.len());
         let paragraphs = if self.paragraphs {
-            starts.reserve(text.len() / 5);
-            self.shingler
-                .word_hashes_at(text, Span::new(0, text.len()), &mut words, &mut starts);
-            self.paragraphs_of(text, &words, &starts)
+            self.shingler.word_hashes_at(text, all, words, starts);
+            self.paragraphs_of(text, words, starts)
         } else {
-            self.shingler
-                .word_hashes(text, Span::new(0, text.len()), &mut words);
+            self.shingler.word_hashes(text, all, words);
             Vec::new()
         };
-        let mut shingles = Vec::with_capacity(words.len());
-        self.shingler.shingles_of(&words, &mut shingles);
+        self.shingler.shingles_of(words, shingles);
         let signature = match &self.hasher {
-            Hasher::Oph(h) => h.sketch(&shingles).0,
+            Hasher::Oph(h) => h.sketch(shingles).0,
             Hasher::MinHash(h) => {
                 // Each repeat would cost num_perm operations more.
-                let mut set = shingles.clone();
-                set.sort_unstable();
-                set.dedup();
-                h.sketch(&set).0
+                shingles.sort_unstable();
+                shingles.dedup();
+                h.sketch(shingles).0
             }
         };
         SketchedDoc {
             id: doc.id.to_string(),
             signature,
-            set: with_set.then(|| verify::compact_hashes(&shingles)),
+            set: with_set.then(|| verify::compact_hashes(shingles)),
             words: words.len(),
             paragraphs,
         }
     }
+}
+
+/// Buffers [`Sketcher::sketch_with`] reuses from one document to the next.
+#[derive(Default)]
+pub struct Scratch {
+    words: Vec<u64>,
+    starts: Vec<usize>,
+    shingles: Vec<u64>,
 }
 
 /// Something odd about one document, reported as a warning; the document is still counted.
@@ -467,7 +489,9 @@ impl CorpusBuilder {
         let with_set = self.wants_sets();
         let sketched: Vec<SketchedDoc> = docs
             .par_iter()
-            .map(|d| self.sketcher.sketch(d, with_set))
+            .map_init(Scratch::default, |scratch, d| {
+                self.sketcher.sketch_with(scratch, d, with_set)
+            })
             .collect();
         let first = self.ids.len() as u32;
         let paragraphs: Vec<(u64, u32, &str)> = docs

@@ -6,7 +6,7 @@ use super::progress::{Problems, Progress};
 use super::{CommonArgs, Outcome};
 use anyhow::{Context, Result};
 use clap::Args;
-use deja::corpus::{SketchedDoc, Sketcher};
+use deja::corpus::{Scratch, SketchedDoc, Sketcher};
 use deja::sigfile::SigWriter;
 use rayon::prelude::*;
 use std::path::PathBuf;
@@ -51,7 +51,9 @@ pub fn run(args: SketchArgs) -> Result<Outcome> {
         |chunk, problems| {
             let sketched: Vec<SketchedDoc> = chunk
                 .par_iter()
-                .map(|d| sketcher.sketch(d, !args.no_sets))
+                .map_init(Scratch::default, |scratch, d| {
+                    sketcher.sketch_with(scratch, d, !args.no_sets)
+                })
                 .collect();
             for s in &sketched {
                 if !seen.insert(s.id.clone()) {
