@@ -215,10 +215,10 @@ fn ascii_word_hashes(
     let mut in_word = false;
     while block < end {
         let len = (end - block).min(64);
-        let mut mask = 0u64;
-        for (j, &b) in bytes[block..block + len].iter().enumerate() {
-            mask |= ((BYTE_CLASS[b as usize] == WORD) as u64) << j;
-        }
+        let mask = match bytes[block..].first_chunk::<64>() {
+            Some(chunk) if len == 64 => word_mask_64(chunk),
+            _ => word_mask(&bytes[block..block + len]),
+        };
         let mut edges = mask ^ ((mask << 1) | in_word as u64);
         if len < 64 {
             edges &= (1u64 << len) - 1;
@@ -244,6 +244,46 @@ fn ascii_word_hashes(
             hash_ascii_lowercase(seed, bytes, word_start, end),
         );
     }
+}
+
+/// Bit j set when `bytes[j]` (ASCII, j < 64) is a word character.
+fn word_mask(bytes: &[u8]) -> u64 {
+    let mut mask = 0u64;
+    for (j, &b) in bytes.iter().enumerate() {
+        mask |= ((BYTE_CLASS[b as usize] == WORD) as u64) << j;
+    }
+    mask
+}
+
+/// [`word_mask`] of 64 ASCII bytes, 16 at a time with SSE2 (every x86-64 CPU has it).
+#[cfg(target_arch = "x86_64")]
+fn word_mask_64(bytes: &[u8; 64]) -> u64 {
+    use std::arch::x86_64::*;
+    let mut mask = 0u64;
+    for (i, chunk) in bytes.chunks_exact(16).enumerate() {
+        // SAFETY: SSE2 is part of x86-64; the load reads exactly the 16 bytes of `chunk`.
+        let bits = unsafe {
+            let v = _mm_loadu_si128(chunk.as_ptr().cast());
+            let between = |x, lo: u8, hi: u8| {
+                _mm_and_si128(
+                    _mm_cmpgt_epi8(x, _mm_set1_epi8(lo as i8 - 1)),
+                    _mm_cmplt_epi8(x, _mm_set1_epi8(hi as i8 + 1)),
+                )
+            };
+            // ASCII bytes compare correctly as signed; `| 0x20` folds capitals onto letters.
+            let letter = between(_mm_or_si128(v, _mm_set1_epi8(0x20)), b'a', b'z');
+            let digit = between(v, b'0', b'9');
+            let underscore = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'_' as i8));
+            _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(letter, digit), underscore)) as u16
+        };
+        mask |= (bits as u64) << (16 * i);
+    }
+    mask
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn word_mask_64(bytes: &[u8; 64]) -> u64 {
+    word_mask(bytes)
 }
 
 /// `hash_bytes(seed, bytes[start..end] lowercased)` for a run of ASCII word characters.
@@ -414,6 +454,15 @@ mod tests {
             let mut got = Vec::new();
             alnum_word_hashes(7, &t, |at, h| got.push((at, h)));
             proptest::prop_assert_eq!(got, want);
+        }
+    }
+
+    #[test]
+    fn word_mask_64_equals_the_byte_table() {
+        let all: Vec<u8> = (0u8..128).chain((0u8..128).rev()).collect();
+        for c in all.windows(64).step_by(7) {
+            let chunk: &[u8; 64] = c.try_into().unwrap();
+            assert_eq!(word_mask_64(chunk), word_mask(c));
         }
     }
 
