@@ -6,10 +6,16 @@
 One command: creates a venv (benches/compare/.venv) with datasketch and rensa, builds deja
 (release), synthesises a larger corpus from the dev corpus (synth.py), computes the exact
 truth of each corpus (exact.py: every pair with J >= 0.8, prefix-filtered all-pairs join),
-runs `deja corpus --format jsonl` (MinHash, and `--sketch oph`) and both peers (peers.py; 5-word \\w shingles, 128
-permutations, threshold 0.8), and prints wall time, peak RSS, pairs, recall/precision against
-the exact truth, and deja's speed ratio. Wall time and RSS are of the whole process
-(/usr/bin/time); deja's is the median of --repeat runs, the peers' of one run.
+runs `deja corpus --format jsonl` three ways and both peers (peers.py; 5-word \\w shingles, 128
+permutations, threshold 0.8), and prints wall time, CPU time, peak RSS, pairs,
+recall/precision against the exact truth, and the peers' time over deja's.
+
+deja rows: `deja` is the default run (pairs, clusters AND repeated paragraphs across
+documents, a job the peers do not do); `deja pairs` adds --no-paragraphs (pairs and clusters
+only: the peers' job, the fair comparison); `deja minhash` is the pairs run with
+--sketch minhash (128 permutations instead of the default one-permutation sketch).
+Wall time and RSS are of the whole process (/usr/bin/time); deja's are the median of --repeat
+runs, the peers' of one run.
 """
 import argparse
 import json
@@ -98,7 +104,8 @@ def main():
         if not os.path.exists(truth_path):
             sh([py, os.path.join(HERE, "exact.py"), path, truth_path])
         truth = load_pairs(truth_path)
-        for tool, extra in [("deja", []), ("deja oph", ["--sketch", "oph"])]:
+        for tool, extra in [("deja", []), ("deja pairs", ["--no-paragraphs"]),
+                            ("deja minhash", ["--no-paragraphs", "--sketch", "minhash"])]:
             out = os.path.join(a.work, f"{name}.{tool.replace(' ', '-')}.jsonl")
             runs = []
             cmd = [deja, "corpus", path, "--threshold", "0.8", "--num-perm", "128", "--shingle-size", "5",
@@ -122,17 +129,16 @@ def main():
             p, r = score(got, truth)
             rows.append((name, ndocs, mb, peer, w, cpu, m, len(got), r, p, len(truth)))
     print()
-    print(f"{'corpus':<14}{'docs':>7}{'MB':>7}  {'tool':<11}{'wall s':>8}{'CPU s':>7}{'RSS MB':>8}{'pairs':>8}"
-          f"{'recall':>8}{'prec.':>8}  deja speed-up (wall)")
+    print(f"{'corpus':<14}{'docs':>7}{'MB':>7}  {'tool':<13}{'wall s':>8}{'CPU s':>7}{'RSS MB':>8}{'pairs':>8}"
+          f"{'recall':>8}{'prec.':>8}  peer time / deja pairs (/ deja default)")
     for row in rows:
         name, nd, mb, tool, w, cpu, m, n, r, p, nt = row
-        base = next(x[4] for x in rows if x[0] == name and x[3] == "deja")
-        ratio = "" if tool == "deja" else f"{w / base:.1f}x"
-        if tool not in ("deja", "deja oph"):
-            oph = next((x[4] for x in rows if x[0] == name and x[3] == "deja oph"), None)
-            if oph:
-                ratio += f" (oph: {w / oph:.1f}x)"
-        print(f"{name:<14}{nd:>7}{mb:>7.1f}  {tool:<11}{w:>8.2f}{cpu:>7.2f}{m:>8.0f}{n:>8}{r:>8.4f}{p:>8.4f}  {ratio}")
+        ratio = ""
+        if not tool.startswith("deja"):
+            pairs = next(x[4] for x in rows if x[0] == name and x[3] == "deja pairs")
+            full = next(x[4] for x in rows if x[0] == name and x[3] == "deja")
+            ratio = f"{w / pairs:.1f}x ({w / full:.1f}x)"
+        print(f"{name:<14}{nd:>7}{mb:>7.1f}  {tool:<13}{w:>8.2f}{cpu:>7.2f}{m:>8.0f}{n:>8}{r:>8.4f}{p:>8.4f}  {ratio}")
     print(f"\n(truth = every pair with exact J >= 0.8; deja wall/RSS = median of {a.repeat} runs; "
           f"{os.cpu_count()} cores)")
 
