@@ -451,8 +451,14 @@ impl DocAnalyzer {
         let score = weights.containment(p, |f| first_seen.get(&f).is_some_and(|&i| i < cutoff));
         // Away from where recaps sit, only a long paragraph repeating nearly all its content
         // counts: shorter ones there are list steps and elaboration, not restatement.
+        // A list item is short: a few shared words are a large share of it, so it needs more.
+        let list_margin = if p.seg.kind == SegmentKind::ListItem {
+            LIST_ITEM_MARGIN
+        } else {
+            0.0
+        };
         let threshold = if p.recap_context {
-            self.opts.restatement_threshold
+            self.opts.restatement_threshold + list_margin
         } else if p.unigrams.len() >= OUT_OF_CONTEXT_MIN_WORDS {
             self.opts.restatement_threshold + OUT_OF_CONTEXT_MARGIN
         } else {
@@ -577,7 +583,7 @@ const RECAP_LEAD_INS: &[&str] = &[
 /// Share of a restatement an earlier paragraph must cover to be listed as evidence.
 const MIN_EVIDENCE_COVER: f64 = 0.05;
 
-/// Extra near-duplicate similarity a list item needs.
+/// Extra near-duplicate similarity, or restatement score in a recap context, a list item needs.
 const LIST_ITEM_MARGIN: f64 = 0.1;
 
 /// Share of a restatement that its best single source must cover.
@@ -1070,6 +1076,20 @@ mod tests {
             |t: &str| -> Vec<usize> { analyze(t).findings.iter().map(|f| f.paragraph).collect() };
         assert_eq!(kinds(&as_closing), vec![7]);
         assert!(kinds(&as_section).is_empty());
+    }
+
+    #[test]
+    fn a_recap_list_item_needs_more_overlap_than_a_paragraph() {
+        let before = "Volcanic ash grounded flights across northern Europe for three days.\n\n\
+                      Airlines lost millions while stranded passengers slept in terminals.\n\n\
+                      Engineers later tested engines against ash concentration limits.\n\n## Summary\n\n";
+        let recap = "Volcanic ash grounded flights while stranded passengers slept in terminals, \
+                     hoping somebody would finally arrange buses.\n";
+        let para = analyze(&format!("{before}{recap}"));
+        assert_eq!(para.findings.len(), 1);
+        let score = para.findings[0].score;
+        assert!((0.38..0.48).contains(&score), "{score}");
+        assert!(analyze(&format!("{before}- {recap}")).findings.is_empty());
     }
 
     #[test]
