@@ -192,10 +192,60 @@ pub struct RepeatedParagraph {
     pub documents: Vec<u32>,
 }
 
-#[derive(Clone, Debug)]
+/// A paragraph's first document, and where its later ones are (`NO_REPEAT` until it repeats).
+/// Eight bytes: most paragraphs are seen once, and there are many.
+#[derive(Clone, Copy, Debug)]
 struct Entry {
     first: u32,
-    more: Option<Box<(String, Vec<u32>)>>,
+    repeat: u32,
+}
+
+const NO_REPEAT: u32 = u32::MAX;
+
+/// A paragraph seen in a second document: its text there, and the documents after the first.
+#[derive(Clone, Debug)]
+struct Repeat {
+    text: String,
+    later: Vec<u32>,
+}
+
+/// One shard of the counter: the paragraphs whose keys fall in it.
+#[derive(Default)]
+struct Shard {
+    entries: AHashMap<u64, Entry>,
+    repeats: Vec<Repeat>,
+}
+
+impl Shard {
+    /// Records `doc` (added in increasing order) under `key`.
+    fn add(&mut self, key: u64, doc: u32, text: impl FnOnce() -> String) {
+        let e = self.entries.entry(key).or_insert(Entry {
+            first: doc,
+            repeat: NO_REPEAT,
+        });
+        if e.first == doc {
+            return;
+        }
+        if e.repeat == NO_REPEAT {
+            e.repeat = self.repeats.len() as u32;
+            self.repeats.push(Repeat {
+                text: text(),
+                later: vec![doc],
+            });
+            return;
+        }
+        let later = &mut self.repeats[e.repeat as usize].later;
+        if later.last() != Some(&doc) {
+            later.push(doc);
+        }
+    }
+
+    fn count(&self, e: &Entry) -> usize {
+        match e.repeat {
+            NO_REPEAT => 1,
+            r => 1 + self.repeats[r as usize].later.len(),
+        }
+    }
 }
 
 /// Shards of the paragraph counter: batches are counted shard by shard in parallel.
@@ -203,13 +253,13 @@ const SHARDS: usize = 64;
 
 /// Counts normalised paragraphs across documents (each counted once per document).
 pub struct ParagraphCounter {
-    shards: Vec<AHashMap<u64, Entry>>,
+    shards: Vec<Shard>,
 }
 
 impl Default for ParagraphCounter {
     fn default() -> Self {
         ParagraphCounter {
-            shards: (0..SHARDS).map(|_| AHashMap::new()).collect(),
+            shards: (0..SHARDS).map(|_| Shard::default()).collect(),
         }
     }
 }
@@ -227,7 +277,7 @@ impl ParagraphCounter {
     /// Records that document `doc` (added in increasing order) has the paragraph `key`;
     /// `text` gives its text, asked for only once it repeats.
     pub fn add(&mut self, key: u64, doc: u32, text: impl FnOnce() -> String) {
-        add_to(&mut self.shards[shard_of(key)], key, doc, text);
+        self.shards[shard_of(key)].add(key, doc, text);
     }
 
     /// [`ParagraphCounter::add`] for a batch of `(key, doc, text)` in increasing `doc` order,
@@ -240,31 +290,31 @@ impl ParagraphCounter {
         self.shards
             .par_iter_mut()
             .zip(by_shard)
-            .for_each(|(map, indices)| {
+            .for_each(|(shard, indices)| {
                 for i in indices {
                     let (key, doc, text) = items[i];
-                    add_to(map, key, doc, || text.trim().to_string());
+                    shard.add(key, doc, || text.trim().to_string());
                 }
             });
     }
 
     /// Distinct paragraphs seen.
     pub fn distinct(&self) -> usize {
-        self.shards.iter().map(|m| m.len()).sum()
+        self.shards.iter().map(|s| s.entries.len()).sum()
     }
 
     /// Number of documents that have paragraph `key` (0 when unseen).
     pub fn count(&self, key: u64) -> usize {
-        match self.shards[shard_of(key)].get(&key) {
-            None => 0,
-            Some(Entry { more: None, .. }) => 1,
-            Some(Entry { more: Some(m), .. }) => 1 + m.1.len(),
-        }
+        let shard = &self.shards[shard_of(key)];
+        shard.entries.get(&key).map_or(0, |e| shard.count(e))
     }
 
     /// The first document that has paragraph `key`.
     pub fn first(&self, key: u64) -> Option<u32> {
-        self.shards[shard_of(key)].get(&key).map(|e| e.first)
+        self.shards[shard_of(key)]
+            .entries
+            .get(&key)
+            .map(|e| e.first)
     }
 
     /// Paragraphs found in at least `min_count` documents: most documents first, then by
@@ -273,16 +323,17 @@ impl ParagraphCounter {
         let mut out: Vec<RepeatedParagraph> = self
             .shards
             .iter()
-            .flat_map(|m| m.values())
-            .filter_map(|e| {
-                let m = e.more.as_ref()?;
-                let count = 1 + m.1.len();
+            .flat_map(|shard| shard.entries.values().map(move |e| (shard, e)))
+            .filter(|(_, e)| e.repeat != NO_REPEAT)
+            .filter_map(|(shard, e)| {
+                let r = &shard.repeats[e.repeat as usize];
+                let count = 1 + r.later.len();
                 (count >= min_count.max(2)).then(|| {
                     let mut documents = Vec::with_capacity(count);
                     documents.push(e.first);
-                    documents.extend_from_slice(&m.1);
+                    documents.extend_from_slice(&r.later);
                     RepeatedParagraph {
-                        text: m.0.clone(),
+                        text: r.text.clone(),
                         count,
                         documents,
                     }
@@ -296,30 +347,6 @@ impl ParagraphCounter {
                 .then_with(|| a.text.cmp(&b.text))
         });
         out
-    }
-}
-
-/// Records `doc` (added in increasing order) under `key` in one shard.
-fn add_to(map: &mut AHashMap<u64, Entry>, key: u64, doc: u32, text: impl FnOnce() -> String) {
-    match map.get_mut(&key) {
-        None => {
-            map.insert(
-                key,
-                Entry {
-                    first: doc,
-                    more: None,
-                },
-            );
-        }
-        Some(e) if e.first == doc => {}
-        Some(e) => match &mut e.more {
-            None => e.more = Some(Box::new((text(), vec![doc]))),
-            Some(m) => {
-                if m.1.last() != Some(&doc) {
-                    m.1.push(doc)
-                }
-            }
-        },
     }
 }
 
