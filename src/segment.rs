@@ -66,21 +66,21 @@ const IGNORE_MARKER: &str = "deja-ignore";
 pub fn paragraphs(text: &str) -> Vec<Segment> {
     let lines = split_lines(text);
     let classes = line_classes(text, &lines);
-    let skipped: Vec<bool> = classes.iter().map(Option::is_none).collect();
-    let prose: Vec<(Line, LineClass)> = lines
-        .iter()
-        .zip(&classes)
-        .map(|(line, class)| (*line, class.unwrap_or(LineClass::Blank)))
-        .collect();
-    let blank_line_mode = has_blank_line_between_text(&prose);
+    let blank_line_mode = has_blank_line_between_text(&classes);
 
     let mut segments: Vec<Segment> = Vec::new();
     let mut open: Option<Segment> = None;
     let mut suppress_next = false;
     let mut previous_class = LineClass::Blank;
-    for (i, &(line, class)) in prose.iter().enumerate() {
+    for (&line, &class) in lines.iter().zip(&classes) {
+        // Skipped lines (code, front matter) read as blank.
+        let Some(class) = class else {
+            close(&mut open, &mut segments);
+            previous_class = LineClass::Blank;
+            continue;
+        };
         let raw = line.span.slice(text);
-        if !skipped[i] && raw.trim_start().starts_with("<!--") && raw.contains(IGNORE_MARKER) {
+        if raw.trim_start().starts_with("<!--") && raw.contains(IGNORE_MARKER) {
             close(&mut open, &mut segments);
             suppress_next = true;
             previous_class = LineClass::Blank;
@@ -323,11 +323,13 @@ fn is_list_marker(t: &str) -> bool {
         && b[digits + 1] == b' '
 }
 
-fn has_blank_line_between_text(lines: &[(Line, LineClass)]) -> bool {
-    let first = lines.iter().position(|(_, c)| *c != LineClass::Blank);
-    let last = lines.iter().rposition(|(_, c)| *c != LineClass::Blank);
+/// True when a blank (or skipped) line sits between the first and the last line of text.
+fn has_blank_line_between_text(classes: &[Option<LineClass>]) -> bool {
+    let blank = |c: &Option<LineClass>| matches!(c, None | Some(LineClass::Blank));
+    let first = classes.iter().position(|c| !blank(c));
+    let last = classes.iter().rposition(|c| !blank(c));
     match (first, last) {
-        (Some(f), Some(l)) => lines[f..l].iter().any(|(_, c)| *c == LineClass::Blank),
+        (Some(f), Some(l)) => classes[f..l].iter().any(blank),
         _ => false,
     }
 }
