@@ -487,12 +487,22 @@ impl CorpusBuilder {
     /// Sketches a chunk of documents in parallel and adds them in order. Returns notices.
     pub fn add_documents(&mut self, docs: &[Document]) -> Result<Vec<Notice>> {
         let with_set = self.wants_sets();
-        let sketched: Vec<SketchedDoc> = docs
+        let mut sketched: Vec<SketchedDoc> = docs
             .par_iter()
             .map_init(Scratch::default, |scratch, d| {
                 self.sketcher.sketch_with(scratch, d, with_set)
             })
             .collect();
+        if self.sets.as_ref().is_some_and(SetStore::spilled) {
+            // Sets now go to disk, where they are read once per candidate pair: sort them
+            // here, in parallel, rather than at every read.
+            sketched.par_iter_mut().for_each(|s| {
+                if let Some(set) = s.set.as_mut() {
+                    set.sort_unstable();
+                    set.dedup();
+                }
+            });
+        }
         let first = self.ids.len() as u32;
         let paragraphs: Vec<(u64, u32, &str)> = docs
             .iter()

@@ -81,7 +81,7 @@ struct Slot {
     offset: u64,
     len: u32,
     on_disk: bool,
-    /// Sorted without repeats (sets on disk are sorted when read).
+    /// Sorted without repeats (else sorted when read, or by [`SetStore::sort_sets`]).
     sorted: bool,
 }
 
@@ -109,14 +109,17 @@ impl SetStore {
     }
 
     /// Adds the next document's compact hashes, in any order, repeats allowed (documents are
-    /// numbered in the order they are added).
+    /// numbered in the order they are added). Once sets go to disk, push them sorted
+    /// ([`compact_set`]): a set on disk is read once per candidate pair, and sorted when read
+    /// if it was not.
     pub fn push(&mut self, set: &[u32]) -> io::Result<()> {
+        let sorted = set.windows(2).all(|w| w[0] < w[1]);
         if self.file.is_none() && self.mem.len() + set.len() <= self.max_mem {
             self.slots.push(Slot {
                 offset: self.mem.len() as u64,
                 len: set.len() as u32,
                 on_disk: false,
-                sorted: false,
+                sorted,
             });
             self.mem.extend_from_slice(set);
             return Ok(());
@@ -136,7 +139,7 @@ impl SetStore {
             offset: self.file_len,
             len: set.len() as u32,
             on_disk: true,
-            sorted: false,
+            sorted,
         });
         self.file_len += 4 * set.len() as u64;
         Ok(())
@@ -220,7 +223,7 @@ impl SetStore {
                 .chunks_exact(4)
                 .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])),
         );
-        let n = sort_dedup(buf);
+        let n = if s.sorted { buf.len() } else { sort_dedup(buf) };
         Ok(&buf[..n])
     }
 }
