@@ -292,6 +292,7 @@ impl DocAnalyzer {
     ) -> Vec<Finding> {
         let weights = Weights::new(units);
         let mut shingle_postings: AHashMap<u64, Vec<usize>> = AHashMap::new();
+        let mut shared_pairs = Tally::new(units.len());
         let mut feature_postings: AHashMap<u64, Vec<usize>> = AHashMap::new();
         // Feature → first paragraph it occurs in: "said before paragraph c" is `first < c`.
         let mut first_seen: AHashMap<u64, usize> = AHashMap::new();
@@ -307,7 +308,7 @@ impl DocAnalyzer {
             if judged && !unit.seg.suppressed {
                 let cutoff = self.context_start(j, units, &prose_before);
                 let finding = self
-                    .find_duplicate(j, cutoff, units, &shingle_postings)
+                    .find_duplicate(j, cutoff, units, &shingle_postings, &mut shared_pairs)
                     .or_else(|| {
                         self.find_restatement(
                             j,
@@ -370,55 +371,49 @@ impl DocAnalyzer {
         [set(1), set(2), set(self.opts.shingle_size)]
     }
 
-    /// The earlier paragraphs paragraph j copies: similarity is the mean Jaccard of word
-    /// 1-, 2- and k-gram sets, so word edits lower it gently and reordering strongly.
+    /// The earlier paragraphs paragraph j copies, by [`similarity`].
     fn find_duplicate(
         &self,
         j: usize,
         cutoff: usize,
         units: &[Unit],
         postings: &AHashMap<u64, Vec<usize>>,
+        shared: &mut Tally,
     ) -> Option<Finding> {
         let p = &units[j];
         // Shared word pairs per earlier paragraph: edited copies keep at least a quarter of
         // their pairs, so only paragraphs sharing that many are compared in full.
         // Pairs too common to follow are left out of both counts.
-        let mut shared: AHashMap<usize, usize> = AHashMap::new();
         let mut followed = 0;
         for s in &p.words[1] {
             match postings.get(s) {
                 Some(list) if list.len() > MAX_POSTINGS => continue,
-                Some(list) => list
-                    .iter()
-                    .for_each(|&i| *shared.entry(i).or_default() += 1),
+                Some(list) => list.iter().for_each(|&i| shared.add(i)),
                 None => {}
             }
             followed += 1;
         }
-        let candidates = shared.into_iter().filter_map(|(i, inter)| {
-            (inter * 4 >= followed.min(units[i].words[1].len())).then_some(i)
-        });
-        let mut best: Vec<(f64, usize)> = candidates
-            .map(|i| {
-                let q = &units[i];
-                let sim = (0..3)
-                    .map(|n| jaccard(&p.words[n], &q.words[n]))
-                    .sum::<f64>()
-                    / 3.0;
-                (sim, i)
-            })
-            // Within its context (a sibling list item, the paragraph before) only an exact
-            // repeat counts: similar neighbours are parallel structure, not copies.
-            // List items share their template with other items, so they need more.
-            .filter(|&(sim, i)| {
-                let near = self.opts.near_duplicate_threshold
-                    + if p.seg.kind == SegmentKind::ListItem {
-                        LIST_ITEM_MARGIN
-                    } else {
-                        0.0
-                    };
-                sim >= self.opts.duplicate_threshold || (sim >= near && i < cutoff)
-            })
+        let unfollowed = p.words[1].len() - followed;
+        // Within its context (a sibling list item, the paragraph before) only an exact
+        // repeat counts: similar neighbours are parallel structure, not copies.
+        // List items share their template with other items, so they need more.
+        let near = self.opts.near_duplicate_threshold
+            + if p.seg.kind == SegmentKind::ListItem {
+                LIST_ITEM_MARGIN
+            } else {
+                0.0
+            };
+        let passes = |sim: f64, i: usize| {
+            sim >= self.opts.duplicate_threshold || (sim >= near && i < cutoff)
+        };
+        let mut best: Vec<(f64, usize)> = shared
+            .drain()
+            .filter(|&(i, inter)| inter * 4 >= followed.min(units[i].words[1].len()))
+            // Most candidates of a much-repeated text fall short; the bound, from set sizes
+            // and the pairs counted above, rules them out without merging their sets.
+            .filter(|&(i, inter)| passes(similarity_bound(p, &units[i], inter + unfollowed), i))
+            .map(|(i, _)| (similarity(p, &units[i]), i))
+            .filter(|&(sim, i)| passes(sim, i))
             .collect();
         best.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         let &(score, _) = best.first()?;
@@ -488,6 +483,71 @@ impl DocAnalyzer {
             .map(|&(c, i)| evidence(units, i, c))
             .collect();
         Some(finding(FindingKind::Restatement, p, j, score, sources))
+    }
+}
+
+/// Similarity of two paragraphs' word sets: the mean Jaccard of word 1-, 2- and k-grams, so
+/// word edits lower it gently and reordering strongly.
+fn similarity(p: &Unit, q: &Unit) -> f64 {
+    (0..3)
+        .map(|n| jaccard(&p.words[n], &q.words[n]))
+        .sum::<f64>()
+        / 3.0
+}
+
+/// An upper bound of [`similarity`] when the paragraphs share at most `pairs` word pairs:
+/// each Jaccard is at most the one of the largest intersection the set sizes allow. It is
+/// summed in the same order, so rounding keeps it at or above the exact value.
+fn similarity_bound(p: &Unit, q: &Unit, pairs: usize) -> f64 {
+    let most = [usize::MAX, pairs, usize::MAX];
+    (0..3)
+        .map(|n| jaccard_bound(p.words[n].len(), q.words[n].len(), most[n]))
+        .sum::<f64>()
+        / 3.0
+}
+
+/// The Jaccard of sets of `a` and `b` elements sharing `at_most` of them (or as many as fit).
+fn jaccard_bound(a: usize, b: usize, at_most: usize) -> f64 {
+    let inter = at_most.min(a).min(b);
+    let union = a + b - inter;
+    if union == 0 {
+        0.0
+    } else {
+        inter as f64 / union as f64
+    }
+}
+
+/// Counts per paragraph, reused from one paragraph to the next: a dense array takes the
+/// many increments of much-repeated text more cheaply than a hash map, and clearing only
+/// the touched entries keeps each use proportional to its own work.
+struct Tally {
+    counts: Vec<u32>,
+    touched: Vec<usize>,
+}
+
+impl Tally {
+    /// A tally over paragraphs `0..n`.
+    fn new(n: usize) -> Self {
+        Tally {
+            counts: vec![0; n],
+            touched: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, i: usize) {
+        if self.counts[i] == 0 {
+            self.touched.push(i);
+        }
+        self.counts[i] += 1;
+    }
+
+    /// The nonzero counts as `(paragraph, count)`, in order of first increment; the tally
+    /// is empty afterwards.
+    fn drain(&mut self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        let counts = &mut self.counts;
+        self.touched
+            .drain(..)
+            .map(|i| (i, std::mem::take(&mut counts[i]) as usize))
     }
 }
 
@@ -1113,6 +1173,60 @@ mod tests {
     fn link_list_items_are_boilerplate() {
         let text = "Intro about release tooling and packaging.\n\n- [Release notes for version one](https://a.org/1)\n- [Release notes for version one](https://a.org/2)\n";
         assert!(analyze(text).findings.is_empty());
+    }
+
+    fn prose_unit(words: [Vec<u64>; 3]) -> Unit {
+        Unit {
+            seg: Segment {
+                span: Span::new(0, 0),
+                line: 1,
+                kind: SegmentKind::Paragraph,
+                suppressed: false,
+            },
+            role: Role::Prose,
+            words,
+            unigrams: Vec::new(),
+            bigrams: Vec::new(),
+            lead_in: false,
+            list_start: 0,
+            sign_off: false,
+            recap_context: false,
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn similarity_bound_is_never_below_similarity(
+            p in proptest::array::uniform3(proptest::collection::btree_set(0u64..40, 0..30)),
+            q in proptest::array::uniform3(proptest::collection::btree_set(0u64..40, 0..30)),
+            slack in 0usize..3,
+        ) {
+            let (p, q) = (p.map(|s| s.into_iter().collect()), q.map(|s| s.into_iter().collect()));
+            let (p, q) = (prose_unit(p), prose_unit(q));
+            let pairs = crate::sketch::intersection_size(&p.words[1], &q.words[1]);
+            proptest::prop_assert!(similarity_bound(&p, &q, pairs + slack) >= similarity(&p, &q));
+        }
+    }
+
+    #[test]
+    fn similarity_bound_is_reached_by_a_copy() {
+        let p = prose_unit([vec![1, 2, 3], vec![4, 5], vec![6]]);
+        assert_eq!(similarity_bound(&p, &p, 2), 1.0);
+        assert_eq!(similarity(&p, &p), 1.0);
+        assert_eq!(jaccard_bound(4, 6, 2), 0.25);
+        assert_eq!(jaccard_bound(4, 6, usize::MAX), 4.0 / 6.0);
+        assert_eq!(jaccard_bound(0, 0, 0), 0.0);
+    }
+
+    #[test]
+    fn tally_counts_and_empties() {
+        let mut t = Tally::new(5);
+        for i in [3, 1, 3, 3, 4] {
+            t.add(i);
+        }
+        assert_eq!(t.drain().collect::<Vec<_>>(), vec![(3, 3), (1, 1), (4, 1)]);
+        t.add(1);
+        assert_eq!(t.drain().collect::<Vec<_>>(), vec![(1, 1)]);
     }
 
     #[test]
