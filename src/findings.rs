@@ -165,6 +165,9 @@ struct Unit {
     role: Role,
     /// Sorted, deduplicated hashes of words, word pairs and word k-grams (k = shingle size).
     words: [Vec<u64>; 3],
+    /// Content-word stem hashes with their spans, in order, link words included (as in the
+    /// paragraph's sentences, which evidence cites); empty unless prose.
+    all_stems: Vec<(Span, u64)>,
     /// Sorted, deduplicated content-word unigram hashes.
     unigrams: Vec<u64>,
     /// Sorted, deduplicated content-word bigram hashes.
@@ -231,9 +234,10 @@ impl DocAnalyzer {
         for seg in segments {
             let body = seg.span.slice(text);
             let links = link_ranges(body, seg.span.start);
-            let stems: Vec<(Span, u64)> = content
-                .hashes(self, text, seg.span)
-                .into_iter()
+            let all_stems = content.hashes(self, text, seg.span);
+            let stems: Vec<(Span, u64)> = all_stems
+                .iter()
+                .copied()
                 .filter(|(s, _)| !within(&links, *s))
                 .collect();
             let boiler = is_boilerplate(body, &seg, &stems);
@@ -253,9 +257,9 @@ impl DocAnalyzer {
             let mut bigrams: Vec<u64> = pair_hashes(&hashes).collect();
             bigrams.sort_unstable();
             bigrams.dedup();
-            // Only prose is compared; other units need no word sets.
-            let words = if role == Role::Prose {
-                self.word_sets(text, seg.span)
+            // Only prose is compared or cited; other units need no word sets or stems.
+            let (words, all_stems) = if role == Role::Prose {
+                (self.word_sets(text, seg.span), all_stems)
             } else {
                 Default::default()
             };
@@ -275,6 +279,7 @@ impl DocAnalyzer {
                 seg,
                 role,
                 words,
+                all_stems,
                 unigrams,
                 bigrams,
             });
@@ -817,7 +822,14 @@ impl ContentHasher {
 /// once per paragraph however many findings cite it.
 #[derive(Default)]
 struct SentenceFeatures {
-    by_paragraph: AHashMap<usize, Vec<(Span, Vec<u64>)>>,
+    by_paragraph: AHashMap<usize, SentenceIndex>,
+}
+
+/// A paragraph's sentences and their features as `(feature, sentence)`, sorted, so that one
+/// merge with a target's sorted features counts the hits of every sentence.
+struct SentenceIndex {
+    spans: Vec<Span>,
+    features: Vec<(u64, usize)>,
 }
 
 impl SentenceFeatures {
@@ -833,27 +845,41 @@ impl SentenceFeatures {
         j: usize,
         i: usize,
     ) -> Option<SentenceRef> {
-        let sentences = self.by_paragraph.entry(i).or_insert_with(|| {
-            sentences(text, units[i].seg.span)
-                .into_iter()
-                .map(|s| {
-                    let hashes: Vec<u64> = content
-                        .hashes(doc, text, s)
-                        .into_iter()
-                        .map(|(_, h)| h)
-                        .collect();
-                    let pairs: Vec<u64> = pair_hashes(&hashes).collect();
-                    (s, hashes.into_iter().chain(pairs).collect())
-                })
-                .collect()
+        let index = self.by_paragraph.entry(i).or_insert_with(|| {
+            let source = &units[i];
+            let spans = sentences(text, source.seg.span);
+            let mut features = Vec::new();
+            let mut hashes = Vec::new();
+            for (k, &s) in spans.iter().enumerate() {
+                hashes.clear();
+                // The paragraph's words are hashed already; a sentence has the same ones
+                // unless word splitting may cut it differently.
+                if splits_alike(text, source.seg.span, s) {
+                    let stems = &source.all_stems;
+                    let from = stems.partition_point(|(w, _)| w.start < s.start);
+                    let to = stems.partition_point(|(w, _)| w.start < s.end);
+                    hashes.extend(stems[from..to].iter().map(|&(_, h)| h));
+                } else {
+                    hashes.extend(content.hashes(doc, text, s).into_iter().map(|(_, h)| h));
+                }
+                let pairs = pair_hashes(&hashes);
+                features.extend(hashes.iter().copied().chain(pairs).map(|f| (f, k)));
+            }
+            features.sort_unstable();
+            SentenceIndex { spans, features }
         });
         let target = &units[j];
-        let known = |f: &u64| {
-            target.unigrams.binary_search(f).is_ok() || target.bigrams.binary_search(f).is_ok()
-        };
-        sentences
+        let hits = sentence_hits(
+            &index.features,
+            index.spans.len(),
+            &target.unigrams,
+            &target.bigrams,
+        );
+        index
+            .spans
             .iter()
-            .map(|(s, features)| (features.iter().filter(|f| known(f)).count(), *s))
+            .zip(hits)
+            .map(|(s, hits)| (hits, *s))
             .max_by(|a, b| a.0.cmp(&b.0).then(b.1.start.cmp(&a.1.start)))
             .filter(|(hits, _)| *hits > 0)
             .map(|(_, s)| SentenceRef {
@@ -861,6 +887,36 @@ impl SentenceFeatures {
                 line: lines.line(s.start),
             })
     }
+}
+
+/// True when word splitting splits `sentence` as it splits the `paragraph` around it, so
+/// the sentence's words are the paragraph's words that start inside it: words are split at
+/// ASCII whitespace first, and the sentence is bounded by ASCII whitespace or the paragraph's
+/// ends (sentences are trimmed, so they neither start nor end with whitespace).
+fn splits_alike(text: &str, paragraph: Span, sentence: Span) -> bool {
+    let b = text.as_bytes();
+    (sentence.start == paragraph.start || b[sentence.start - 1].is_ascii_whitespace())
+        && (sentence.end == paragraph.end || b[sentence.end].is_ascii_whitespace())
+}
+
+/// For each of `n` sentences, how many of its features (`(feature, sentence)`, sorted, each
+/// occurrence counted) are in sorted set `a` or sorted set `b`.
+fn sentence_hits(features: &[(u64, usize)], n: usize, a: &[u64], b: &[u64]) -> Vec<usize> {
+    // Skips the elements of `set` below `f` (features come in order) and tells whether `f` is next.
+    fn contains(set: &[u64], at: &mut usize, f: u64) -> bool {
+        while *at < set.len() && set[*at] < f {
+            *at += 1;
+        }
+        set.get(*at) == Some(&f)
+    }
+    let mut hits = vec![0; n];
+    let (mut at_a, mut at_b) = (0, 0);
+    for &(f, k) in features {
+        if contains(a, &mut at_a, f) || contains(b, &mut at_b, f) {
+            hits[k] += 1;
+        }
+    }
+    hits
 }
 
 /// Hashes of adjacent content-word pairs, given the content words' hashes in order.
@@ -1185,6 +1241,7 @@ mod tests {
             },
             role: Role::Prose,
             words,
+            all_stems: Vec::new(),
             unigrams: Vec::new(),
             bigrams: Vec::new(),
             lead_in: false,
@@ -1227,6 +1284,75 @@ mod tests {
         assert_eq!(t.drain().collect::<Vec<_>>(), vec![(3, 3), (1, 1), (4, 1)]);
         t.add(1);
         assert_eq!(t.drain().collect::<Vec<_>>(), vec![(1, 1)]);
+    }
+
+    #[test]
+    fn sentence_hits_count_each_occurrence_in_either_set() {
+        // Sentence 0 has features 3, 5, 5, 9; sentence 1 has 1, 5, 8.
+        let mut features = vec![(3, 0), (5, 0), (5, 0), (9, 0), (1, 1), (5, 1), (8, 1)];
+        features.sort_unstable();
+        assert_eq!(sentence_hits(&features, 2, &[2, 5], &[8, 9]), [3, 2]);
+        assert_eq!(sentence_hits(&features, 2, &[], &[]), [0, 0]);
+        assert_eq!(sentence_hits(&features, 3, &[1, 3], &[1]), [1, 1, 0]);
+    }
+
+    #[test]
+    fn sentences_split_alike_only_at_ascii_whitespace_or_paragraph_ends() {
+        let text = "One two. Three!Four\u{a0}five.";
+        let paragraph = Span::new(0, text.len());
+        let at = |s: &str| {
+            let start = text.find(s).unwrap();
+            Span::new(start, start + s.len())
+        };
+        assert!(splits_alike(text, paragraph, at("One two.")));
+        assert!(!splits_alike(text, paragraph, at("Three!")));
+        assert!(!splits_alike(text, paragraph, at("Four")));
+        assert!(!splits_alike(text, paragraph, at("five.")));
+        assert!(splits_alike(text, paragraph, paragraph));
+    }
+
+    #[test]
+    fn sentences_split_alike_hold_the_paragraph_words_that_start_inside_them() {
+        let doc = DocAnalyzer::new(DocOptions::default()).unwrap();
+        let text = "Volcanic ash (see [the map](https://x.org/a)) grounded flights. Airlines lost \
+                    millions!Stranded passengers slept\u{a0}in terminals. \"Nobody expected it,\" \
+                    said one. U.S. carriers e.g. Delta lost 3.5 m. Ça coûte cher… Vraiment.";
+        let mut content = ContentHasher::default();
+        let units = doc.units(text, &mut content);
+        let p = &units[0];
+        let mut alike = 0;
+        for s in sentences(text, p.seg.span) {
+            if splits_alike(text, p.seg.span, s) {
+                alike += 1;
+                let inside: Vec<(Span, u64)> = p
+                    .all_stems
+                    .iter()
+                    .filter(|(w, _)| s.start <= w.start && w.start < s.end)
+                    .copied()
+                    .collect();
+                assert_eq!(inside, content.hashes(&doc, text, s), "{}", s.slice(text));
+            }
+        }
+        assert!(alike >= 4, "{alike}");
+    }
+
+    #[test]
+    fn evidence_sentences_are_those_of_a_fresh_split() {
+        // The first sentence takes its features from the paragraph's words, the others (not
+        // bounded by ASCII whitespace) from splitting them afresh.
+        let doc = DocAnalyzer::new(DocOptions::default()).unwrap();
+        let source = "Volcanic ash grounded flights across northern Europe. Airlines lost millions!Stranded passengers slept in terminals\u{a0}for three days.";
+        let text = format!("{source}\n\nUnrelated words about gardening, roses and tulips in spring.\n\nStranded passengers slept in terminals for three days while airlines lost millions.\n");
+        let mut content = ContentHasher::default();
+        let units = doc.units(&text, &mut content);
+        let lines = LineIndex::new(&text);
+        let best = SentenceFeatures::default()
+            .best(&doc, &mut content, &text, &lines, &units, 2, 0)
+            .unwrap();
+        assert_eq!(
+            best.span.slice(&text),
+            "Stranded passengers slept in terminals\u{a0}for three days."
+        );
     }
 
     #[test]
