@@ -297,7 +297,7 @@ impl DocAnalyzer {
     ) -> Vec<Finding> {
         let weights = Weights::new(units);
         let mut shingle_postings: AHashMap<u64, Vec<usize>> = AHashMap::new();
-        let mut shared_pairs = Tally::new(units.len());
+        let mut shared_pairs = SharedPairs::new(units);
         let mut feature_postings: AHashMap<u64, Vec<usize>> = AHashMap::new();
         // Feature → first paragraph it occurs in: "said before paragraph c" is `first < c`.
         let mut first_seen: AHashMap<u64, usize> = AHashMap::new();
@@ -383,7 +383,7 @@ impl DocAnalyzer {
         cutoff: usize,
         units: &[Unit],
         postings: &AHashMap<u64, Vec<usize>>,
-        shared: &mut Tally,
+        shared: &mut SharedPairs,
     ) -> Option<Finding> {
         let p = &units[j];
         // Shared word pairs per earlier paragraph: edited copies keep at least a quarter of
@@ -413,11 +413,11 @@ impl DocAnalyzer {
         };
         let mut best: Vec<(f64, usize)> = shared
             .drain()
-            .filter(|&(i, inter)| inter * 4 >= followed.min(units[i].words[1].len()))
+            .filter(|&(_, inter, pairs)| inter * 4 >= followed.min(pairs))
             // Most candidates of a much-repeated text fall short; the bound, from set sizes
             // and the pairs counted above, rules them out without merging their sets.
-            .filter(|&(i, inter)| passes(similarity_bound(p, &units[i], inter + unfollowed), i))
-            .map(|(i, _)| (similarity(p, &units[i]), i))
+            .filter(|&(i, inter, _)| passes(similarity_bound(p, &units[i], inter + unfollowed), i))
+            .map(|(i, ..)| (similarity(p, &units[i]), i))
             .filter(|&(sim, i)| passes(sim, i))
             .collect();
         best.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
@@ -522,37 +522,43 @@ fn jaccard_bound(a: usize, b: usize, at_most: usize) -> f64 {
     }
 }
 
-/// Counts per paragraph, reused from one paragraph to the next: a dense array takes the
-/// many increments of much-repeated text more cheaply than a hash map, and clearing only
-/// the touched entries keeps each use proportional to its own work.
-struct Tally {
-    counts: Vec<u32>,
+/// For each earlier paragraph, the word pairs it shares with the current one, kept beside
+/// its number of pairs: candidates are filtered on both, and most paragraphs touched are
+/// filtered out, so side by side the two cost one cache miss instead of two. Reused from one
+/// paragraph to the next; clearing only the touched entries keeps each use proportional to
+/// its own work.
+struct SharedPairs {
+    /// `[shared, pairs]` per paragraph (far fewer than 2^32 each).
+    slots: Vec<[u32; 2]>,
     touched: Vec<usize>,
 }
 
-impl Tally {
-    /// A tally over paragraphs `0..n`.
-    fn new(n: usize) -> Self {
-        Tally {
-            counts: vec![0; n],
+impl SharedPairs {
+    fn new(units: &[Unit]) -> Self {
+        let pairs = |u: &Unit| u32::try_from(u.words[1].len()).unwrap_or(u32::MAX);
+        SharedPairs {
+            slots: units.iter().map(|u| [0, pairs(u)]).collect(),
             touched: Vec::new(),
         }
     }
 
+    /// Counts one more pair shared with paragraph `i`.
     fn add(&mut self, i: usize) {
-        if self.counts[i] == 0 {
+        let shared = &mut self.slots[i][0];
+        if *shared == 0 {
             self.touched.push(i);
         }
-        self.counts[i] += 1;
+        *shared += 1;
     }
 
-    /// The nonzero counts as `(paragraph, count)`, in order of first increment; the tally
-    /// is empty afterwards.
-    fn drain(&mut self) -> impl Iterator<Item = (usize, usize)> + '_ {
-        let counts = &mut self.counts;
-        self.touched
-            .drain(..)
-            .map(|i| (i, std::mem::take(&mut counts[i]) as usize))
+    /// `(paragraph, shared pairs, its pairs)` for every paragraph sharing any, in order of
+    /// first increment; nothing is shared afterwards.
+    fn drain(&mut self) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
+        let slots = &mut self.slots;
+        self.touched.drain(..).map(|i| {
+            let shared = std::mem::take(&mut slots[i][0]);
+            (i, shared as usize, slots[i][1] as usize)
+        })
     }
 }
 
@@ -1276,14 +1282,20 @@ mod tests {
     }
 
     #[test]
-    fn tally_counts_and_empties() {
-        let mut t = Tally::new(5);
+    fn shared_pairs_count_and_empty() {
+        let units: Vec<Unit> = [0, 3, 1, 2, 5]
+            .map(|n| prose_unit([Vec::new(), (0..n).collect(), Vec::new()]))
+            .into();
+        let mut shared = SharedPairs::new(&units);
         for i in [3, 1, 3, 3, 4] {
-            t.add(i);
+            shared.add(i);
         }
-        assert_eq!(t.drain().collect::<Vec<_>>(), vec![(3, 3), (1, 1), (4, 1)]);
-        t.add(1);
-        assert_eq!(t.drain().collect::<Vec<_>>(), vec![(1, 1)]);
+        assert_eq!(
+            shared.drain().collect::<Vec<_>>(),
+            [(3, 3, 2), (1, 1, 3), (4, 1, 5)]
+        );
+        shared.add(1);
+        assert_eq!(shared.drain().collect::<Vec<_>>(), [(1, 1, 3)]);
     }
 
     #[test]
