@@ -15,7 +15,7 @@ use crate::error::Result;
 use crate::segment::{paragraphs, sentences, Segment, SegmentKind};
 use crate::shingle::{fmix64, kgrams, Shingler};
 use crate::sketch::jaccard;
-use crate::span::{LineIndex, Span};
+use crate::span::Span;
 use crate::tokenize::{normalize, words, Analyzer};
 use ahash::AHashMap;
 use serde::Serialize;
@@ -206,10 +206,9 @@ impl DocAnalyzer {
 
     /// The report of one document.
     pub fn analyze(&self, id: Value, text: &str) -> DocReport {
-        let lines = LineIndex::new(text);
         let mut content = ContentHasher::default();
         let units = self.units(text, &mut content);
-        let findings = self.find(text, &lines, &units, &mut content);
+        let findings = self.find(text, &units, &mut content);
         DocReport {
             id,
             bytes: text.len(),
@@ -288,13 +287,7 @@ impl DocAnalyzer {
         units
     }
 
-    fn find(
-        &self,
-        text: &str,
-        lines: &LineIndex,
-        units: &[Unit],
-        content: &mut ContentHasher,
-    ) -> Vec<Finding> {
+    fn find(&self, text: &str, units: &[Unit], content: &mut ContentHasher) -> Vec<Finding> {
         let weights = Weights::new(units);
         let mut shingle_postings: AHashMap<u64, Vec<usize>> = AHashMap::new();
         let mut shared_pairs = SharedPairs::new(units);
@@ -326,15 +319,8 @@ impl DocAnalyzer {
                     });
                 if let Some(mut f) = finding {
                     for src in &mut f.sources {
-                        src.sentence = sentence_features.best(
-                            self,
-                            content,
-                            text,
-                            lines,
-                            units,
-                            j,
-                            src.paragraph,
-                        );
+                        src.sentence =
+                            sentence_features.best(self, content, text, units, j, src.paragraph);
                     }
                     findings.push(f);
                 }
@@ -834,19 +820,17 @@ struct SentenceFeatures {
 /// A paragraph's sentences and their features as `(feature, sentence)`, sorted, so that one
 /// merge with a target's sorted features counts the hits of every sentence.
 struct SentenceIndex {
-    spans: Vec<Span>,
+    sentences: Vec<SentenceRef>,
     features: Vec<(u64, usize)>,
 }
 
 impl SentenceFeatures {
     /// The sentence of source paragraph `i` sharing the most content features with paragraph `j`.
-    #[allow(clippy::too_many_arguments)]
     fn best(
         &mut self,
         doc: &DocAnalyzer,
         content: &mut ContentHasher,
         text: &str,
-        lines: &LineIndex,
         units: &[Unit],
         j: usize,
         i: usize,
@@ -872,26 +856,38 @@ impl SentenceFeatures {
                 features.extend(hashes.iter().copied().chain(pairs).map(|f| (f, k)));
             }
             features.sort_unstable();
-            SentenceIndex { spans, features }
+            // Lines counted from the paragraph's own: a search of the document's line starts
+            // per cited sentence costs more than the few line breaks between.
+            let mut line = source.seg.line;
+            let mut from = source.seg.span.start;
+            let sentences = spans
+                .into_iter()
+                .map(|span| {
+                    line += memchr::memchr_iter(b'\n', &text.as_bytes()[from..span.start]).count();
+                    from = span.start;
+                    SentenceRef { span, line }
+                })
+                .collect();
+            SentenceIndex {
+                sentences,
+                features,
+            }
         });
         let target = &units[j];
         let hits = sentence_hits(
             &index.features,
-            index.spans.len(),
+            index.sentences.len(),
             &target.unigrams,
             &target.bigrams,
         );
         index
-            .spans
+            .sentences
             .iter()
             .zip(hits)
-            .map(|(s, hits)| (hits, *s))
-            .max_by(|a, b| a.0.cmp(&b.0).then(b.1.start.cmp(&a.1.start)))
+            .map(|(s, hits)| (hits, s))
+            .max_by(|a, b| a.0.cmp(&b.0).then(b.1.span.start.cmp(&a.1.span.start)))
             .filter(|(hits, _)| *hits > 0)
-            .map(|(_, s)| SentenceRef {
-                span: s,
-                line: lines.line(s.start),
-            })
+            .map(|(_, s)| s.clone())
     }
 }
 
@@ -1357,14 +1353,37 @@ mod tests {
         let text = format!("{source}\n\nUnrelated words about gardening, roses and tulips in spring.\n\nStranded passengers slept in terminals for three days while airlines lost millions.\n");
         let mut content = ContentHasher::default();
         let units = doc.units(&text, &mut content);
-        let lines = LineIndex::new(&text);
         let best = SentenceFeatures::default()
-            .best(&doc, &mut content, &text, &lines, &units, 2, 0)
+            .best(&doc, &mut content, &text, &units, 2, 0)
             .unwrap();
         assert_eq!(
             best.span.slice(&text),
             "Stranded passengers slept in terminals\u{a0}for three days."
         );
+    }
+
+    #[test]
+    fn evidence_sentence_lines_are_the_document_lines() {
+        // A byte-order mark, CRLF line ends, and a source paragraph wrapped over four lines.
+        let text = "\u{feff}# Title\r\n\r\nIntro line about something else entirely.\r\n\r\n\
+                    Ash fell.\r\nEngineers tested engines for days. Airlines lost millions while\r\n\
+                    stranded passengers slept in crowded terminals across northern Europe.\r\n\r\n\
+                    Gardeners planted roses and tulips in spring.\r\n\r\n\
+                    Ash fell. Engineers tested engines for weeks. Airlines lost millions while \
+                    stranded passengers slept in crowded terminals across northern Europe.\r\n";
+        let r = analyze(text);
+        let lines = crate::span::LineIndex::new(text);
+        let sentences: Vec<&SentenceRef> = r
+            .findings
+            .iter()
+            .flat_map(|f| &f.sources)
+            .filter_map(|s| s.sentence.as_ref())
+            .collect();
+        assert_eq!(sentences.len(), 1, "{:?}", r.findings);
+        assert!(sentences[0].span.slice(text).starts_with("Airlines"));
+        for s in sentences {
+            assert_eq!(s.line, lines.line(s.span.start), "{:?}", s.span.slice(text));
+        }
     }
 
     #[test]
