@@ -292,8 +292,6 @@ impl DocAnalyzer {
         let mut shingle_postings: AHashMap<u64, Vec<usize>> = AHashMap::new();
         let mut shared_pairs = SharedPairs::new(units);
         let mut feature_postings: AHashMap<u64, Vec<usize>> = AHashMap::new();
-        // Feature → first paragraph it occurs in: "said before paragraph c" is `first < c`.
-        let mut first_seen: AHashMap<u64, usize> = AHashMap::new();
         let mut prose_before: Vec<usize> = Vec::new();
         let mut sentence_features = SentenceFeatures::default();
         let mut findings = Vec::new();
@@ -308,14 +306,7 @@ impl DocAnalyzer {
                 let finding = self
                     .find_duplicate(j, cutoff, units, &shingle_postings, &mut shared_pairs)
                     .or_else(|| {
-                        self.find_restatement(
-                            j,
-                            cutoff,
-                            units,
-                            &weights,
-                            &first_seen,
-                            &feature_postings,
-                        )
+                        self.find_restatement(j, cutoff, units, &weights, &feature_postings)
                     });
                 if let Some(mut f) = finding {
                     for src in &mut f.sources {
@@ -329,7 +320,6 @@ impl DocAnalyzer {
                 shingle_postings.entry(s).or_default().push(j);
             }
             for &f in unit.unigrams.iter().chain(&unit.bigrams) {
-                first_seen.entry(f).or_insert(j);
                 feature_postings.entry(f).or_default().push(j);
             }
             prose_before.push(j);
@@ -427,14 +417,16 @@ impl DocAnalyzer {
         cutoff: usize,
         units: &[Unit],
         weights: &Weights,
-        first_seen: &AHashMap<u64, usize>,
         postings: &AHashMap<u64, Vec<usize>>,
     ) -> Option<Finding> {
         let p = &units[j];
         if p.sign_off {
             return None;
         }
-        let score = weights.containment(p, |f| first_seen.get(&f).is_some_and(|&i| i < cutoff));
+        // A feature's postings start with the first paragraph it occurs in: "said before
+        // paragraph c" is `first < c`.
+        let said_before = |f| postings.get(&f).is_some_and(|l| l[0] < cutoff);
+        let score = weights.containment(p, said_before);
         // Away from where recaps sit, only a long paragraph repeating nearly all its content
         // counts: shorter ones there are list steps and elaboration, not restatement.
         let threshold = if p.recap_context {
