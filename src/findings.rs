@@ -15,7 +15,7 @@ use crate::error::Result;
 use crate::segment::{paragraphs, sentences, Segment, SegmentKind};
 use crate::shingle::{fmix64, kgrams, Shingler};
 use crate::sketch::jaccard;
-use crate::span::{LineIndex, Span};
+use crate::span::Span;
 use crate::tokenize::{normalize, words, Analyzer};
 use ahash::AHashMap;
 use serde::Serialize;
@@ -165,6 +165,9 @@ struct Unit {
     role: Role,
     /// Sorted, deduplicated hashes of words, word pairs and word k-grams (k = shingle size).
     words: [Vec<u64>; 3],
+    /// Content-word stem hashes with their spans, in order, link words included (as in the
+    /// paragraph's sentences, which evidence cites); empty unless prose.
+    all_stems: Vec<(Span, u64)>,
     /// Sorted, deduplicated content-word unigram hashes.
     unigrams: Vec<u64>,
     /// Sorted, deduplicated content-word bigram hashes.
@@ -203,10 +206,9 @@ impl DocAnalyzer {
 
     /// The report of one document.
     pub fn analyze(&self, id: Value, text: &str) -> DocReport {
-        let lines = LineIndex::new(text);
         let mut content = ContentHasher::default();
         let units = self.units(text, &mut content);
-        let findings = self.find(text, &lines, &units, &mut content);
+        let findings = self.find(text, &units, &mut content);
         DocReport {
             id,
             bytes: text.len(),
@@ -231,9 +233,10 @@ impl DocAnalyzer {
         for seg in segments {
             let body = seg.span.slice(text);
             let links = link_ranges(body, seg.span.start);
-            let stems: Vec<(Span, u64)> = content
-                .hashes(self, text, seg.span)
-                .into_iter()
+            let all_stems = content.hashes(self, text, seg.span);
+            let stems: Vec<(Span, u64)> = all_stems
+                .iter()
+                .copied()
                 .filter(|(s, _)| !within(&links, *s))
                 .collect();
             let boiler = is_boilerplate(body, &seg, &stems);
@@ -253,9 +256,9 @@ impl DocAnalyzer {
             let mut bigrams: Vec<u64> = pair_hashes(&hashes).collect();
             bigrams.sort_unstable();
             bigrams.dedup();
-            // Only prose is compared; other units need no word sets.
-            let words = if role == Role::Prose {
-                self.word_sets(text, seg.span)
+            // Only prose is compared or cited; other units need no word sets or stems.
+            let (words, all_stems) = if role == Role::Prose {
+                (self.word_sets(text, seg.span), all_stems)
             } else {
                 Default::default()
             };
@@ -275,6 +278,7 @@ impl DocAnalyzer {
                 seg,
                 role,
                 words,
+                all_stems,
                 unigrams,
                 bigrams,
             });
@@ -283,18 +287,11 @@ impl DocAnalyzer {
         units
     }
 
-    fn find(
-        &self,
-        text: &str,
-        lines: &LineIndex,
-        units: &[Unit],
-        content: &mut ContentHasher,
-    ) -> Vec<Finding> {
+    fn find(&self, text: &str, units: &[Unit], content: &mut ContentHasher) -> Vec<Finding> {
         let weights = Weights::new(units);
         let mut shingle_postings: AHashMap<u64, Vec<usize>> = AHashMap::new();
+        let mut shared_pairs = SharedPairs::new(units);
         let mut feature_postings: AHashMap<u64, Vec<usize>> = AHashMap::new();
-        // Feature → first paragraph it occurs in: "said before paragraph c" is `first < c`.
-        let mut first_seen: AHashMap<u64, usize> = AHashMap::new();
         let mut prose_before: Vec<usize> = Vec::new();
         let mut sentence_features = SentenceFeatures::default();
         let mut findings = Vec::new();
@@ -307,28 +304,14 @@ impl DocAnalyzer {
             if judged && !unit.seg.suppressed {
                 let cutoff = self.context_start(j, units, &prose_before);
                 let finding = self
-                    .find_duplicate(j, cutoff, units, &shingle_postings)
+                    .find_duplicate(j, cutoff, units, &shingle_postings, &mut shared_pairs)
                     .or_else(|| {
-                        self.find_restatement(
-                            j,
-                            cutoff,
-                            units,
-                            &weights,
-                            &first_seen,
-                            &feature_postings,
-                        )
+                        self.find_restatement(j, cutoff, units, &weights, &feature_postings)
                     });
                 if let Some(mut f) = finding {
                     for src in &mut f.sources {
-                        src.sentence = sentence_features.best(
-                            self,
-                            content,
-                            text,
-                            lines,
-                            units,
-                            j,
-                            src.paragraph,
-                        );
+                        src.sentence =
+                            sentence_features.best(self, content, text, units, j, src.paragraph);
                     }
                     findings.push(f);
                 }
@@ -337,7 +320,6 @@ impl DocAnalyzer {
                 shingle_postings.entry(s).or_default().push(j);
             }
             for &f in unit.unigrams.iter().chain(&unit.bigrams) {
-                first_seen.entry(f).or_insert(j);
                 feature_postings.entry(f).or_default().push(j);
             }
             prose_before.push(j);
@@ -370,55 +352,49 @@ impl DocAnalyzer {
         [set(1), set(2), set(self.opts.shingle_size)]
     }
 
-    /// The earlier paragraphs paragraph j copies: similarity is the mean Jaccard of word
-    /// 1-, 2- and k-gram sets, so word edits lower it gently and reordering strongly.
+    /// The earlier paragraphs paragraph j copies, by [`similarity`].
     fn find_duplicate(
         &self,
         j: usize,
         cutoff: usize,
         units: &[Unit],
         postings: &AHashMap<u64, Vec<usize>>,
+        shared: &mut SharedPairs,
     ) -> Option<Finding> {
         let p = &units[j];
         // Shared word pairs per earlier paragraph: edited copies keep at least a quarter of
         // their pairs, so only paragraphs sharing that many are compared in full.
         // Pairs too common to follow are left out of both counts.
-        let mut shared: AHashMap<usize, usize> = AHashMap::new();
         let mut followed = 0;
         for s in &p.words[1] {
             match postings.get(s) {
                 Some(list) if list.len() > MAX_POSTINGS => continue,
-                Some(list) => list
-                    .iter()
-                    .for_each(|&i| *shared.entry(i).or_default() += 1),
+                Some(list) => list.iter().for_each(|&i| shared.add(i)),
                 None => {}
             }
             followed += 1;
         }
-        let candidates = shared.into_iter().filter_map(|(i, inter)| {
-            (inter * 4 >= followed.min(units[i].words[1].len())).then_some(i)
-        });
-        let mut best: Vec<(f64, usize)> = candidates
-            .map(|i| {
-                let q = &units[i];
-                let sim = (0..3)
-                    .map(|n| jaccard(&p.words[n], &q.words[n]))
-                    .sum::<f64>()
-                    / 3.0;
-                (sim, i)
-            })
-            // Within its context (a sibling list item, the paragraph before) only an exact
-            // repeat counts: similar neighbours are parallel structure, not copies.
-            // List items share their template with other items, so they need more.
-            .filter(|&(sim, i)| {
-                let near = self.opts.near_duplicate_threshold
-                    + if p.seg.kind == SegmentKind::ListItem {
-                        LIST_ITEM_MARGIN
-                    } else {
-                        0.0
-                    };
-                sim >= self.opts.duplicate_threshold || (sim >= near && i < cutoff)
-            })
+        let unfollowed = p.words[1].len() - followed;
+        // Within its context (a sibling list item, the paragraph before) only an exact
+        // repeat counts: similar neighbours are parallel structure, not copies.
+        // List items share their template with other items, so they need more.
+        let near = self.opts.near_duplicate_threshold
+            + if p.seg.kind == SegmentKind::ListItem {
+                LIST_ITEM_MARGIN
+            } else {
+                0.0
+            };
+        let passes = |sim: f64, i: usize| {
+            sim >= self.opts.duplicate_threshold || (sim >= near && i < cutoff)
+        };
+        let mut best: Vec<(f64, usize)> = shared
+            .drain()
+            .filter(|&(_, inter, pairs)| inter * 4 >= followed.min(pairs))
+            // Most candidates of a much-repeated text fall short; the bound, from set sizes
+            // and the pairs counted above, rules them out without merging their sets.
+            .filter(|&(i, inter, _)| passes(similarity_bound(p, &units[i], inter + unfollowed), i))
+            .map(|(i, ..)| (similarity(p, &units[i]), i))
+            .filter(|&(sim, i)| passes(sim, i))
             .collect();
         best.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         let &(score, _) = best.first()?;
@@ -441,14 +417,16 @@ impl DocAnalyzer {
         cutoff: usize,
         units: &[Unit],
         weights: &Weights,
-        first_seen: &AHashMap<u64, usize>,
         postings: &AHashMap<u64, Vec<usize>>,
     ) -> Option<Finding> {
         let p = &units[j];
         if p.sign_off {
             return None;
         }
-        let score = weights.containment(p, |f| first_seen.get(&f).is_some_and(|&i| i < cutoff));
+        // A feature's postings start with the first paragraph it occurs in: "said before
+        // paragraph c" is `first < c`.
+        let said_before = |f| postings.get(&f).is_some_and(|l| l[0] < cutoff);
+        let score = weights.containment(p, said_before);
         // Away from where recaps sit, only a long paragraph repeating nearly all its content
         // counts: shorter ones there are list steps and elaboration, not restatement.
         // A list item is short: a few shared words are a large share of it, so it needs more.
@@ -494,6 +472,77 @@ impl DocAnalyzer {
             .map(|&(c, i)| evidence(units, i, c))
             .collect();
         Some(finding(FindingKind::Restatement, p, j, score, sources))
+    }
+}
+
+/// Similarity of two paragraphs' word sets: the mean Jaccard of word 1-, 2- and k-grams, so
+/// word edits lower it gently and reordering strongly.
+fn similarity(p: &Unit, q: &Unit) -> f64 {
+    (0..3)
+        .map(|n| jaccard(&p.words[n], &q.words[n]))
+        .sum::<f64>()
+        / 3.0
+}
+
+/// An upper bound of [`similarity`] when the paragraphs share at most `pairs` word pairs:
+/// each Jaccard is at most the one of the largest intersection the set sizes allow. It is
+/// summed in the same order, so rounding keeps it at or above the exact value.
+fn similarity_bound(p: &Unit, q: &Unit, pairs: usize) -> f64 {
+    let most = [usize::MAX, pairs, usize::MAX];
+    (0..3)
+        .map(|n| jaccard_bound(p.words[n].len(), q.words[n].len(), most[n]))
+        .sum::<f64>()
+        / 3.0
+}
+
+/// The Jaccard of sets of `a` and `b` elements sharing `at_most` of them (or as many as fit).
+fn jaccard_bound(a: usize, b: usize, at_most: usize) -> f64 {
+    let inter = at_most.min(a).min(b);
+    let union = a + b - inter;
+    if union == 0 {
+        0.0
+    } else {
+        inter as f64 / union as f64
+    }
+}
+
+/// For each earlier paragraph, the word pairs it shares with the current one, kept beside
+/// its number of pairs: candidates are filtered on both, and most paragraphs touched are
+/// filtered out, so side by side the two cost one cache miss instead of two. Reused from one
+/// paragraph to the next; clearing only the touched entries keeps each use proportional to
+/// its own work.
+struct SharedPairs {
+    /// `[shared, pairs]` per paragraph (far fewer than 2^32 each).
+    slots: Vec<[u32; 2]>,
+    touched: Vec<usize>,
+}
+
+impl SharedPairs {
+    fn new(units: &[Unit]) -> Self {
+        let pairs = |u: &Unit| u32::try_from(u.words[1].len()).unwrap_or(u32::MAX);
+        SharedPairs {
+            slots: units.iter().map(|u| [0, pairs(u)]).collect(),
+            touched: Vec::new(),
+        }
+    }
+
+    /// Counts one more pair shared with paragraph `i`.
+    fn add(&mut self, i: usize) {
+        let shared = &mut self.slots[i][0];
+        if *shared == 0 {
+            self.touched.push(i);
+        }
+        *shared += 1;
+    }
+
+    /// `(paragraph, shared pairs, its pairs)` for every paragraph sharing any, in order of
+    /// first increment; nothing is shared afterwards.
+    fn drain(&mut self) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
+        let slots = &mut self.slots;
+        self.touched.drain(..).map(|i| {
+            let shared = std::mem::take(&mut slots[i][0]);
+            (i, shared as usize, slots[i][1] as usize)
+        })
     }
 }
 
@@ -763,50 +812,111 @@ impl ContentHasher {
 /// once per paragraph however many findings cite it.
 #[derive(Default)]
 struct SentenceFeatures {
-    by_paragraph: AHashMap<usize, Vec<(Span, Vec<u64>)>>,
+    by_paragraph: AHashMap<usize, SentenceIndex>,
+}
+
+/// A paragraph's sentences and their features as `(feature, sentence)`, sorted, so that one
+/// merge with a target's sorted features counts the hits of every sentence.
+struct SentenceIndex {
+    sentences: Vec<SentenceRef>,
+    features: Vec<(u64, usize)>,
 }
 
 impl SentenceFeatures {
     /// The sentence of source paragraph `i` sharing the most content features with paragraph `j`.
-    #[allow(clippy::too_many_arguments)]
     fn best(
         &mut self,
         doc: &DocAnalyzer,
         content: &mut ContentHasher,
         text: &str,
-        lines: &LineIndex,
         units: &[Unit],
         j: usize,
         i: usize,
     ) -> Option<SentenceRef> {
-        let sentences = self.by_paragraph.entry(i).or_insert_with(|| {
-            sentences(text, units[i].seg.span)
+        let index = self.by_paragraph.entry(i).or_insert_with(|| {
+            let source = &units[i];
+            let spans = sentences(text, source.seg.span);
+            let mut features = Vec::new();
+            let mut hashes = Vec::new();
+            for (k, &s) in spans.iter().enumerate() {
+                hashes.clear();
+                // The paragraph's words are hashed already; a sentence has the same ones
+                // unless word splitting may cut it differently.
+                if splits_alike(text, source.seg.span, s) {
+                    let stems = &source.all_stems;
+                    let from = stems.partition_point(|(w, _)| w.start < s.start);
+                    let to = stems.partition_point(|(w, _)| w.start < s.end);
+                    hashes.extend(stems[from..to].iter().map(|&(_, h)| h));
+                } else {
+                    hashes.extend(content.hashes(doc, text, s).into_iter().map(|(_, h)| h));
+                }
+                let pairs = pair_hashes(&hashes);
+                features.extend(hashes.iter().copied().chain(pairs).map(|f| (f, k)));
+            }
+            features.sort_unstable();
+            // Lines counted from the paragraph's own: a search of the document's line starts
+            // per cited sentence costs more than the few line breaks between.
+            let mut line = source.seg.line;
+            let mut from = source.seg.span.start;
+            let sentences = spans
                 .into_iter()
-                .map(|s| {
-                    let hashes: Vec<u64> = content
-                        .hashes(doc, text, s)
-                        .into_iter()
-                        .map(|(_, h)| h)
-                        .collect();
-                    let pairs: Vec<u64> = pair_hashes(&hashes).collect();
-                    (s, hashes.into_iter().chain(pairs).collect())
+                .map(|span| {
+                    line += memchr::memchr_iter(b'\n', &text.as_bytes()[from..span.start]).count();
+                    from = span.start;
+                    SentenceRef { span, line }
                 })
-                .collect()
+                .collect();
+            SentenceIndex {
+                sentences,
+                features,
+            }
         });
         let target = &units[j];
-        let known = |f: &u64| {
-            target.unigrams.binary_search(f).is_ok() || target.bigrams.binary_search(f).is_ok()
-        };
-        sentences
+        let hits = sentence_hits(
+            &index.features,
+            index.sentences.len(),
+            &target.unigrams,
+            &target.bigrams,
+        );
+        index
+            .sentences
             .iter()
-            .map(|(s, features)| (features.iter().filter(|f| known(f)).count(), *s))
-            .max_by(|a, b| a.0.cmp(&b.0).then(b.1.start.cmp(&a.1.start)))
+            .zip(hits)
+            .map(|(s, hits)| (hits, s))
+            .max_by(|a, b| a.0.cmp(&b.0).then(b.1.span.start.cmp(&a.1.span.start)))
             .filter(|(hits, _)| *hits > 0)
-            .map(|(_, s)| SentenceRef {
-                span: s,
-                line: lines.line(s.start),
-            })
+            .map(|(_, s)| s.clone())
     }
+}
+
+/// True when word splitting splits `sentence` as it splits the `paragraph` around it, so
+/// the sentence's words are the paragraph's words that start inside it: words are split at
+/// ASCII whitespace first, and the sentence is bounded by ASCII whitespace or the paragraph's
+/// ends (sentences are trimmed, so they neither start nor end with whitespace).
+fn splits_alike(text: &str, paragraph: Span, sentence: Span) -> bool {
+    let b = text.as_bytes();
+    (sentence.start == paragraph.start || b[sentence.start - 1].is_ascii_whitespace())
+        && (sentence.end == paragraph.end || b[sentence.end].is_ascii_whitespace())
+}
+
+/// For each of `n` sentences, how many of its features (`(feature, sentence)`, sorted, each
+/// occurrence counted) are in sorted set `a` or sorted set `b`.
+fn sentence_hits(features: &[(u64, usize)], n: usize, a: &[u64], b: &[u64]) -> Vec<usize> {
+    // Skips the elements of `set` below `f` (features come in order) and tells whether `f` is next.
+    fn contains(set: &[u64], at: &mut usize, f: u64) -> bool {
+        while *at < set.len() && set[*at] < f {
+            *at += 1;
+        }
+        set.get(*at) == Some(&f)
+    }
+    let mut hits = vec![0; n];
+    let (mut at_a, mut at_b) = (0, 0);
+    for &(f, k) in features {
+        if contains(a, &mut at_a, f) || contains(b, &mut at_b, f) {
+            hits[k] += 1;
+        }
+    }
+    hits
 }
 
 /// Hashes of adjacent content-word pairs, given the content words' hashes in order.
@@ -1133,6 +1243,159 @@ mod tests {
     fn link_list_items_are_boilerplate() {
         let text = "Intro about release tooling and packaging.\n\n- [Release notes for version one](https://a.org/1)\n- [Release notes for version one](https://a.org/2)\n";
         assert!(analyze(text).findings.is_empty());
+    }
+
+    fn prose_unit(words: [Vec<u64>; 3]) -> Unit {
+        Unit {
+            seg: Segment {
+                span: Span::new(0, 0),
+                line: 1,
+                kind: SegmentKind::Paragraph,
+                suppressed: false,
+            },
+            role: Role::Prose,
+            words,
+            all_stems: Vec::new(),
+            unigrams: Vec::new(),
+            bigrams: Vec::new(),
+            lead_in: false,
+            list_start: 0,
+            sign_off: false,
+            recap_context: false,
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn similarity_bound_is_never_below_similarity(
+            p in proptest::array::uniform3(proptest::collection::btree_set(0u64..40, 0..30)),
+            q in proptest::array::uniform3(proptest::collection::btree_set(0u64..40, 0..30)),
+            slack in 0usize..3,
+        ) {
+            let (p, q) = (p.map(|s| s.into_iter().collect()), q.map(|s| s.into_iter().collect()));
+            let (p, q) = (prose_unit(p), prose_unit(q));
+            let pairs = crate::sketch::intersection_size(&p.words[1], &q.words[1]);
+            proptest::prop_assert!(similarity_bound(&p, &q, pairs + slack) >= similarity(&p, &q));
+        }
+    }
+
+    #[test]
+    fn similarity_bound_is_reached_by_a_copy() {
+        let p = prose_unit([vec![1, 2, 3], vec![4, 5], vec![6]]);
+        assert_eq!(similarity_bound(&p, &p, 2), 1.0);
+        assert_eq!(similarity(&p, &p), 1.0);
+        assert_eq!(jaccard_bound(4, 6, 2), 0.25);
+        assert_eq!(jaccard_bound(4, 6, usize::MAX), 4.0 / 6.0);
+        assert_eq!(jaccard_bound(0, 0, 0), 0.0);
+    }
+
+    #[test]
+    fn shared_pairs_count_and_empty() {
+        let units: Vec<Unit> = [0, 3, 1, 2, 5]
+            .map(|n| prose_unit([Vec::new(), (0..n).collect(), Vec::new()]))
+            .into();
+        let mut shared = SharedPairs::new(&units);
+        for i in [3, 1, 3, 3, 4] {
+            shared.add(i);
+        }
+        assert_eq!(
+            shared.drain().collect::<Vec<_>>(),
+            [(3, 3, 2), (1, 1, 3), (4, 1, 5)]
+        );
+        shared.add(1);
+        assert_eq!(shared.drain().collect::<Vec<_>>(), [(1, 1, 3)]);
+    }
+
+    #[test]
+    fn sentence_hits_count_each_occurrence_in_either_set() {
+        // Sentence 0 has features 3, 5, 5, 9; sentence 1 has 1, 5, 8.
+        let mut features = vec![(3, 0), (5, 0), (5, 0), (9, 0), (1, 1), (5, 1), (8, 1)];
+        features.sort_unstable();
+        assert_eq!(sentence_hits(&features, 2, &[2, 5], &[8, 9]), [3, 2]);
+        assert_eq!(sentence_hits(&features, 2, &[], &[]), [0, 0]);
+        assert_eq!(sentence_hits(&features, 3, &[1, 3], &[1]), [1, 1, 0]);
+    }
+
+    #[test]
+    fn sentences_split_alike_only_at_ascii_whitespace_or_paragraph_ends() {
+        let text = "One two. Three!Four\u{a0}five.";
+        let paragraph = Span::new(0, text.len());
+        let at = |s: &str| {
+            let start = text.find(s).unwrap();
+            Span::new(start, start + s.len())
+        };
+        assert!(splits_alike(text, paragraph, at("One two.")));
+        assert!(!splits_alike(text, paragraph, at("Three!")));
+        assert!(!splits_alike(text, paragraph, at("Four")));
+        assert!(!splits_alike(text, paragraph, at("five.")));
+        assert!(splits_alike(text, paragraph, paragraph));
+    }
+
+    #[test]
+    fn sentences_split_alike_hold_the_paragraph_words_that_start_inside_them() {
+        let doc = DocAnalyzer::new(DocOptions::default()).unwrap();
+        let text = "Volcanic ash (see [the map](https://x.org/a)) grounded flights. Airlines lost \
+                    millions!Stranded passengers slept\u{a0}in terminals. \"Nobody expected it,\" \
+                    said one. U.S. carriers e.g. Delta lost 3.5 m. Ça coûte cher… Vraiment.";
+        let mut content = ContentHasher::default();
+        let units = doc.units(text, &mut content);
+        let p = &units[0];
+        let mut alike = 0;
+        for s in sentences(text, p.seg.span) {
+            if splits_alike(text, p.seg.span, s) {
+                alike += 1;
+                let inside: Vec<(Span, u64)> = p
+                    .all_stems
+                    .iter()
+                    .filter(|(w, _)| s.start <= w.start && w.start < s.end)
+                    .copied()
+                    .collect();
+                assert_eq!(inside, content.hashes(&doc, text, s), "{}", s.slice(text));
+            }
+        }
+        assert!(alike >= 4, "{alike}");
+    }
+
+    #[test]
+    fn evidence_sentences_are_those_of_a_fresh_split() {
+        // The first sentence takes its features from the paragraph's words, the others (not
+        // bounded by ASCII whitespace) from splitting them afresh.
+        let doc = DocAnalyzer::new(DocOptions::default()).unwrap();
+        let source = "Volcanic ash grounded flights across northern Europe. Airlines lost millions!Stranded passengers slept in terminals\u{a0}for three days.";
+        let text = format!("{source}\n\nUnrelated words about gardening, roses and tulips in spring.\n\nStranded passengers slept in terminals for three days while airlines lost millions.\n");
+        let mut content = ContentHasher::default();
+        let units = doc.units(&text, &mut content);
+        let best = SentenceFeatures::default()
+            .best(&doc, &mut content, &text, &units, 2, 0)
+            .unwrap();
+        assert_eq!(
+            best.span.slice(&text),
+            "Stranded passengers slept in terminals\u{a0}for three days."
+        );
+    }
+
+    #[test]
+    fn evidence_sentence_lines_are_the_document_lines() {
+        // A byte-order mark, CRLF line ends, and a source paragraph wrapped over four lines.
+        let text = "\u{feff}# Title\r\n\r\nIntro line about something else entirely.\r\n\r\n\
+                    Ash fell.\r\nEngineers tested engines for days. Airlines lost millions while\r\n\
+                    stranded passengers slept in crowded terminals across northern Europe.\r\n\r\n\
+                    Gardeners planted roses and tulips in spring.\r\n\r\n\
+                    Ash fell. Engineers tested engines for weeks. Airlines lost millions while \
+                    stranded passengers slept in crowded terminals across northern Europe.\r\n";
+        let r = analyze(text);
+        let lines = crate::span::LineIndex::new(text);
+        let sentences: Vec<&SentenceRef> = r
+            .findings
+            .iter()
+            .flat_map(|f| &f.sources)
+            .filter_map(|s| s.sentence.as_ref())
+            .collect();
+        assert_eq!(sentences.len(), 1, "{:?}", r.findings);
+        assert!(sentences[0].span.slice(text).starts_with("Airlines"));
+        for s in sentences {
+            assert_eq!(s.line, lines.line(s.span.start), "{:?}", s.span.slice(text));
+        }
     }
 
     #[test]
