@@ -165,9 +165,9 @@ struct Unit {
     role: Role,
     /// Sorted, deduplicated hashes of words, word pairs and word k-grams (k = shingle size).
     words: [Vec<u64>; 3],
-    /// Content-word stem hashes with their spans, in order, link words included (as in the
-    /// paragraph's sentences, which evidence cites); empty unless prose.
-    all_stems: Vec<(Span, u64)>,
+    /// Content-word stem hashes with the words' starts, in order, link words included (as in
+    /// the paragraph's sentences, which evidence cites); empty unless prose.
+    all_stems: Vec<(usize, u64)>,
     /// Sorted, deduplicated content-word unigram hashes.
     unigrams: Vec<u64>,
     /// Sorted, deduplicated content-word bigram hashes.
@@ -258,7 +258,8 @@ impl DocAnalyzer {
             bigrams.dedup();
             // Only prose is compared or cited; other units need no word sets or stems.
             let (words, all_stems) = if role == Role::Prose {
-                (self.word_sets(text, seg.span), all_stems)
+                let starts = all_stems.iter().map(|&(s, h)| (s.start, h)).collect();
+                (self.word_sets(text, seg.span), starts)
             } else {
                 Default::default()
             };
@@ -844,8 +845,8 @@ impl SentenceFeatures {
                 // unless word splitting may cut it differently.
                 if splits_alike(text, source.seg.span, s) {
                     let stems = &source.all_stems;
-                    let from = stems.partition_point(|(w, _)| w.start < s.start);
-                    let to = stems.partition_point(|(w, _)| w.start < s.end);
+                    let from = stems.partition_point(|&(w, _)| w < s.start);
+                    let to = stems.partition_point(|&(w, _)| w < s.end);
                     hashes.extend(stems[from..to].iter().map(|&(_, h)| h));
                 } else {
                     hashes.extend(content.hashes(doc, text, s).into_iter().map(|(_, h)| h));
@@ -1344,13 +1345,18 @@ mod tests {
         for s in sentences(text, p.seg.span) {
             if splits_alike(text, p.seg.span, s) {
                 alike += 1;
-                let inside: Vec<(Span, u64)> = p
+                let inside: Vec<(usize, u64)> = p
                     .all_stems
                     .iter()
-                    .filter(|(w, _)| s.start <= w.start && w.start < s.end)
+                    .filter(|&&(w, _)| s.start <= w && w < s.end)
                     .copied()
                     .collect();
-                assert_eq!(inside, content.hashes(&doc, text, s), "{}", s.slice(text));
+                let fresh: Vec<(usize, u64)> = content
+                    .hashes(&doc, text, s)
+                    .into_iter()
+                    .map(|(w, h)| (w.start, h))
+                    .collect();
+                assert_eq!(inside, fresh, "{}", s.slice(text));
             }
         }
         assert!(alike >= 4, "{alike}");
