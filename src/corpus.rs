@@ -210,22 +210,6 @@ impl Sketcher {
         self
     }
 
-    /// The 64-bit shingle hashes of `text`, sorted, no repeats, and its word count.
-    pub fn shingles(&self, text: &str) -> (Vec<u64>, usize) {
-        let mut words = Vec::new();
-        self.shingler
-            .word_hashes(text, Span::new(0, text.len()), &mut words);
-        (self.shingle_set(&words), words.len())
-    }
-
-    fn shingle_set(&self, words: &[u64]) -> Vec<u64> {
-        let mut set = Vec::with_capacity(words.len());
-        self.shingler.shingles_of(words, &mut set);
-        set.sort_unstable();
-        set.dedup();
-        set
-    }
-
     /// The paragraph keys of `text` with their spans: see [`group::paragraph_key_of_words`].
     pub fn paragraphs(&self, text: &str) -> Vec<(u64, Span)> {
         let (mut words, mut starts) = (Vec::new(), Vec::new());
@@ -498,8 +482,7 @@ impl CorpusBuilder {
             // here, in parallel, rather than at every read.
             sketched.par_iter_mut().for_each(|s| {
                 if let Some(set) = s.set.as_mut() {
-                    set.sort_unstable();
-                    set.dedup();
+                    verify::make_set(set);
                 }
             });
         }
@@ -687,7 +670,10 @@ mod tests {
         let sk = Sketcher::new(opts.sketch, false, 1);
         let sets: Vec<Vec<u32>> = docs
             .iter()
-            .map(|d| verify::compact_set(&sk.shingles(&d.text).0))
+            .map(|d| {
+                let shingles = sk.shingler.shingle_set(&d.text, Span::new(0, d.text.len()));
+                verify::compact_set(&shingles)
+            })
             .collect();
         let mut truth = Vec::new();
         for a in 0..sets.len() {

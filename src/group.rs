@@ -6,6 +6,7 @@
 //! after normalisation ([`paragraph_key_of_words`]: the same normalised words in the same
 //! order): boilerplate such as navigation text, disclaimers and licence blocks.
 
+use crate::shingle::fmix64;
 use ahash::AHashMap;
 use rayon::prelude::*;
 
@@ -68,117 +69,21 @@ pub fn clusters(n: usize, pairs: impl IntoIterator<Item = (u32, u32)>) -> Vec<Ve
     uf.clusters()
 }
 
-/// The normalised form of a paragraph that repeated-paragraph counting compares: lowercase,
-/// whitespace runs as one space, trimmed; hashed. `None` when it has fewer than `min_words`
-/// words (runs holding a letter or digit).
-pub fn paragraph_key(text: &str, min_words: usize) -> Option<u64> {
-    let mut norm = StreamHash::default();
-    let mut words = 0;
-    let mut in_word = false; // inside a whitespace-free run
-    let mut counted = false; // that run already counted as a word
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if b.is_ascii() {
-            if b.is_ascii_whitespace() {
-                in_word = false;
-            } else {
-                if !in_word {
-                    if norm.len > 0 {
-                        norm.push(b' ');
-                    }
-                    in_word = true;
-                    counted = false;
-                }
-                if !counted && b.is_ascii_alphanumeric() {
-                    words += 1;
-                    counted = true;
-                }
-                norm.push(b.to_ascii_lowercase());
-            }
-            i += 1;
-            continue;
-        }
-        let c = text[i..].chars().next().unwrap_or(' ');
-        i += c.len_utf8();
-        if c.is_whitespace() {
-            in_word = false;
-            continue;
-        }
-        if !in_word {
-            if norm.len > 0 {
-                norm.push(b' ');
-            }
-            in_word = true;
-            counted = false;
-        }
-        if !counted && c.is_alphanumeric() {
-            words += 1;
-            counted = true;
-        }
-        let mut buf = [0u8; 4];
-        for l in c.to_lowercase() {
-            for &b in l.encode_utf8(&mut buf).as_bytes() {
-                norm.push(b);
-            }
-        }
-    }
-    if words < min_words.max(1) {
-        return None;
-    }
-    Some(norm.finish())
-}
-
-/// A 64-bit hash fed one byte at a time (no buffer): bytes gather into 8-byte words that are
-/// folded by multiply-rotate.
-#[derive(Default)]
-struct StreamHash {
-    h: u64,
-    acc: u64,
-    fill: u32,
-    len: u64,
-}
-
-impl StreamHash {
-    const K: u64 = 0x9fb2_1c65_1e98_df25;
-
-    #[inline]
-    fn push(&mut self, b: u8) {
-        self.acc |= (b as u64) << (8 * self.fill);
-        self.fill += 1;
-        self.len += 1;
-        if self.fill == 8 {
-            self.h = (self.h ^ self.acc).wrapping_mul(Self::K).rotate_left(29);
-            self.acc = 0;
-            self.fill = 0;
-        }
-    }
-
-    fn finish(&self) -> u64 {
-        let h = (self.h ^ self.acc).wrapping_mul(Self::K).rotate_left(29);
-        let mut h = h ^ self.len.wrapping_mul(0xc2b2_ae3d_27d4_eb4f);
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        h ^ (h >> 33)
-    }
-}
-
 /// The key of a paragraph from the hashes of its words (as the shingle stage splits and
 /// normalises them): the same words in the same order give the same key, whatever the case,
 /// spacing or punctuation. `None` below `min_words` words.
 pub fn paragraph_key_of_words(words: &[u64], min_words: usize) -> Option<u64> {
+    const K: u64 = 0x9fb2_1c65_1e98_df25;
     if words.len() < min_words.max(1) {
         return None;
     }
-    let mut h = StreamHash::default();
-    for &w in words {
-        h.h = (h.h ^ w).wrapping_mul(StreamHash::K).rotate_left(29);
-        h.len += 1;
-    }
-    Some(h.finish())
+    let h = words
+        .iter()
+        .fold(0u64, |h, &w| (h ^ w).wrapping_mul(K).rotate_left(29));
+    let h = h.wrapping_mul(K).rotate_left(29);
+    Some(fmix64(
+        h ^ (words.len() as u64).wrapping_mul(0xc2b2_ae3d_27d4_eb4f),
+    ))
 }
 
 /// A paragraph seen in several documents.
@@ -353,6 +258,8 @@ impl ParagraphCounter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::shingle::{Shingler, WordSplit};
+    use crate::span::Span;
 
     #[test]
     fn union_find_representative_is_first() {
@@ -366,20 +273,23 @@ mod tests {
 
     #[test]
     fn paragraphs_normalise_and_count_once_per_document() {
-        let k1 = paragraph_key("Read  also:\n", 1).unwrap();
-        assert_eq!(Some(k1), paragraph_key("read also:", 1));
-        assert_eq!(paragraph_key("--", 1), None);
-        assert_ne!(paragraph_key("two words", 1), Some(k1));
-        assert_ne!(paragraph_key("two words", 1), paragraph_key("two word", 1));
-        assert_ne!(
-            paragraph_key("abcdefgh", 1),
-            paragraph_key("abcdefgh\u{0}", 1)
-        );
-        assert_eq!(
-            paragraph_key("Ünïcode  TEXT", 1),
-            paragraph_key("ünïcode text", 1)
-        );
-        assert_eq!(paragraph_key("one", 2), None);
+        let key = |text: &str, min: usize| {
+            let mut words = Vec::new();
+            Shingler::new(1).with_split(WordSplit::Alnum).word_hashes(
+                text,
+                Span::new(0, text.len()),
+                &mut words,
+            );
+            paragraph_key_of_words(&words, min)
+        };
+        let k1 = key("Read  also:\n", 1).unwrap();
+        assert_eq!(Some(k1), key("read also:", 1));
+        assert_eq!(key("--", 1), None);
+        assert_ne!(key("two words", 1), Some(k1));
+        assert_ne!(key("two words", 1), key("two word", 1));
+        assert_ne!(key("two words", 1), key("words two", 1));
+        assert_eq!(key("Ünïcode  TEXT", 1), key("ünïcode text", 1));
+        assert_eq!(key("one", 2), None);
         let mut c = ParagraphCounter::new();
         c.add(k1, 0, || "Read also:".into());
         c.add(k1, 0, || unreachable!());

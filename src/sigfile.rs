@@ -82,8 +82,7 @@ impl<W: Write> SigWriter<W> {
                 .as_deref()
                 .ok_or_else(|| bad("this file stores sets: the document has none"))?;
             let mut set = set.to_vec();
-            set.sort_unstable();
-            set.dedup();
+            crate::verify::make_set(&mut set);
             self.out.write_all(&(set.len() as u32).to_le_bytes())?;
             for x in set {
                 self.out.write_all(&x.to_le_bytes())?;

@@ -40,9 +40,14 @@ pub fn compact_hashes(shingles: &[u64]) -> Vec<u32> {
 /// A compact shingle set: [`compact_hashes`] sorted, without repeats.
 pub fn compact_set(shingles: &[u64]) -> Vec<u32> {
     let mut set = compact_hashes(shingles);
-    set.sort_unstable();
-    set.dedup();
+    make_set(&mut set);
     set
+}
+
+/// Sorts compact hashes into a set (no repeats), in place.
+pub fn make_set(hashes: &mut Vec<u32>) {
+    let n = sort_dedup(hashes);
+    hashes.truncate(n);
 }
 
 /// Sorts `set` and moves its distinct values to the front; returns how many there are.
