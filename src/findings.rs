@@ -289,10 +289,11 @@ impl DocAnalyzer {
     }
 
     fn find(&self, text: &str, units: &[Unit], content: &mut ContentHasher) -> Vec<Finding> {
-        let weights = Weights::new(units);
-        let mut shingle_postings: AHashMap<u64, Vec<usize>> = AHashMap::new();
+        let (mut shingle_postings, pair_ids) = Postings::new(units, |u| [&u.words[1], &[]]);
+        let (mut feature_postings, feature_ids) =
+            Postings::new(units, |u| [&u.unigrams, &u.bigrams]);
+        let weights = Weights::new(units, &feature_postings);
         let mut shared_pairs = SharedPairs::new(units);
-        let mut feature_postings: AHashMap<u64, Vec<usize>> = AHashMap::new();
         let mut prose_before: Vec<usize> = Vec::new();
         let mut sentence_features = SentenceFeatures::default();
         let mut findings = Vec::new();
@@ -305,9 +306,17 @@ impl DocAnalyzer {
             if judged && !unit.seg.suppressed {
                 let cutoff = self.context_start(j, units, &prose_before);
                 let finding = self
-                    .find_duplicate(j, cutoff, units, &shingle_postings, &mut shared_pairs)
+                    .find_duplicate(
+                        j,
+                        cutoff,
+                        units,
+                        &shingle_postings,
+                        pair_ids.of(j),
+                        &mut shared_pairs,
+                    )
                     .or_else(|| {
-                        self.find_restatement(j, cutoff, units, &weights, &feature_postings)
+                        let ids = feature_ids.of(j);
+                        self.find_restatement(j, cutoff, units, &weights, &feature_postings, ids)
                     });
                 if let Some(mut f) = finding {
                     for src in &mut f.sources {
@@ -317,12 +326,8 @@ impl DocAnalyzer {
                     findings.push(f);
                 }
             }
-            for &s in &unit.words[1] {
-                shingle_postings.entry(s).or_default().push(j);
-            }
-            for &f in unit.unigrams.iter().chain(&unit.bigrams) {
-                feature_postings.entry(f).or_default().push(j);
-            }
+            shingle_postings.add(pair_ids.of(j), j);
+            feature_postings.add(feature_ids.of(j), j);
             prose_before.push(j);
         }
         findings
@@ -359,7 +364,8 @@ impl DocAnalyzer {
         j: usize,
         cutoff: usize,
         units: &[Unit],
-        postings: &AHashMap<u64, Vec<usize>>,
+        postings: &Postings,
+        pairs: &[u32],
         shared: &mut SharedPairs,
     ) -> Option<Finding> {
         let p = &units[j];
@@ -367,15 +373,15 @@ impl DocAnalyzer {
         // their pairs, so only paragraphs sharing that many are compared in full.
         // Pairs too common to follow are left out of both counts.
         let mut followed = 0;
-        for s in &p.words[1] {
-            match postings.get(s) {
-                Some(list) if list.len() > MAX_POSTINGS => continue,
-                Some(list) => list.iter().for_each(|&i| shared.add(i)),
-                None => {}
+        for &id in pairs {
+            let list = postings.so_far(id);
+            if list.len() > MAX_POSTINGS {
+                continue;
             }
+            list.iter().for_each(|&i| shared.add(i as usize));
             followed += 1;
         }
-        let unfollowed = p.words[1].len() - followed;
+        let unfollowed = pairs.len() - followed;
         // Within its context (a sibling list item, the paragraph before) only an exact
         // repeat counts: similar neighbours are parallel structure, not copies.
         // List items share their template with other items, so they need more.
@@ -418,7 +424,8 @@ impl DocAnalyzer {
         cutoff: usize,
         units: &[Unit],
         weights: &Weights,
-        postings: &AHashMap<u64, Vec<usize>>,
+        postings: &Postings,
+        ids: &[u32],
     ) -> Option<Finding> {
         let p = &units[j];
         if p.sign_off {
@@ -426,8 +433,14 @@ impl DocAnalyzer {
         }
         // A feature's postings start with the first paragraph it occurs in: "said before
         // paragraph c" is `first < c`.
-        let said_before = |f| postings.get(&f).is_some_and(|l| l[0] < cutoff);
-        let score = weights.containment(p, said_before);
+        let said_before = |id| {
+            postings
+                .so_far(id)
+                .first()
+                .is_some_and(|&i| (i as usize) < cutoff)
+        };
+        let (unigrams, bigrams) = ids.split_at(p.unigrams.len());
+        let score = weights.containment(unigrams, bigrams, said_before);
         // Away from where recaps sit, only a long paragraph repeating nearly all its content
         // counts: shorter ones there are list steps and elaboration, not restatement.
         // A list item is short: a few shared words are a large share of it, so it needs more.
@@ -448,12 +461,13 @@ impl DocAnalyzer {
         }
         // Evidence: earlier paragraphs ranked by the weighted share of P they cover.
         let mut cover: AHashMap<usize, f64> = AHashMap::new();
-        let total = weights.total(p);
-        for &f in p.unigrams.iter().chain(&p.bigrams) {
-            if let Some(list) = postings.get(&f).filter(|l| l.len() <= MAX_POSTINGS) {
-                let w = weights.of(f);
-                for &i in list.iter().take_while(|&&i| i < cutoff) {
-                    *cover.entry(i).or_default() += w;
+        let total = weights.total(ids);
+        for &id in ids {
+            let list = postings.so_far(id);
+            if list.len() <= MAX_POSTINGS {
+                let w = weights.of(id);
+                for &i in list.iter().take_while(|&&i| (i as usize) < cutoff) {
+                    *cover.entry(i as usize).or_default() += w;
                 }
             }
         }
@@ -695,49 +709,131 @@ fn mark_recap_context(text: &str, units: &mut [Unit]) {
     }
 }
 
+/// An inverted index of one kind of feature over the prose paragraphs, filled in document
+/// order: all features are known before the first paragraph is judged, so each gets a dense
+/// id and room for all its postings up front, and lookups in the judging loop index arrays.
+struct Postings {
+    /// Postings of feature `id`: `entries[start[id]..start[id + 1]]`, the paragraphs that
+    /// have it, in order; the first `added[id]` of them are those added so far.
+    start: Vec<u32>,
+    added: Vec<u32>,
+    entries: Vec<u32>,
+}
+
+/// The feature ids of each paragraph (empty unless prose), in the order of its features.
+struct FeatureIds {
+    ids: Vec<u32>,
+    at: Vec<usize>,
+}
+
+impl FeatureIds {
+    fn of(&self, j: usize) -> &[u32] {
+        &self.ids[self.at[j]..self.at[j + 1]]
+    }
+}
+
+impl Postings {
+    /// An empty index for the `features` of the prose units (each list without repeats), and
+    /// the ids of every unit's features.
+    fn new<'a>(
+        units: &'a [Unit],
+        features: impl Fn(&'a Unit) -> [&'a [u64]; 2],
+    ) -> (Self, FeatureIds) {
+        let mut id_of: AHashMap<u64, u32> = AHashMap::new();
+        let mut count: Vec<u32> = Vec::new();
+        let mut ids = FeatureIds {
+            ids: Vec::new(),
+            at: vec![0],
+        };
+        for u in units {
+            if u.role == Role::Prose {
+                for &f in features(u).into_iter().flatten() {
+                    let next = id_of.len() as u32;
+                    let id = *id_of.entry(f).or_insert(next);
+                    if id == next {
+                        count.push(0);
+                    }
+                    count[id as usize] += 1;
+                    ids.ids.push(id);
+                }
+            }
+            ids.at.push(ids.ids.len());
+        }
+        let mut start = Vec::with_capacity(count.len() + 1);
+        let mut total = 0u32;
+        start.push(0);
+        for c in &count {
+            total += c;
+            start.push(total);
+        }
+        let postings = Postings {
+            start,
+            added: vec![0; count.len()],
+            entries: vec![0; total as usize],
+        };
+        (postings, ids)
+    }
+
+    /// Paragraphs with feature `id` added so far.
+    fn so_far(&self, id: u32) -> &[u32] {
+        let from = self.start[id as usize] as usize;
+        &self.entries[from..from + self.added[id as usize] as usize]
+    }
+
+    /// Paragraphs the feature occurs in, in the whole document.
+    fn document_frequency(&self, id: u32) -> u32 {
+        self.start[id as usize + 1] - self.start[id as usize]
+    }
+
+    /// Adds paragraph `j` (after all earlier ones) to the postings of its features `ids`.
+    fn add(&mut self, ids: &[u32], j: usize) {
+        for &id in ids {
+            let at = (self.start[id as usize] + self.added[id as usize]) as usize;
+            self.entries[at] = j as u32;
+            self.added[id as usize] += 1;
+        }
+    }
+}
+
 /// Rarity weights of content features within one document: `sqrt(ln((N + 1) / df))` over the
 /// N prose paragraphs, so the topic's own words count for less than rarer words and pairs
 /// (the square root keeps a paraphrase's few new words from outweighing all the rest).
 struct Weights {
-    df: AHashMap<u64, u32>,
-    n: f64,
+    by_id: Vec<f64>,
 }
 
 impl Weights {
-    fn new(units: &[Unit]) -> Self {
-        let mut df: AHashMap<u64, u32> = AHashMap::new();
-        let mut n = 0.0;
-        for u in units.iter().filter(|u| u.role == Role::Prose) {
-            n += 1.0;
-            for &f in u.unigrams.iter().chain(&u.bigrams) {
-                *df.entry(f).or_default() += 1;
-            }
-        }
-        Weights { df, n }
+    fn new(units: &[Unit], features: &Postings) -> Self {
+        let n = units.iter().filter(|u| u.role == Role::Prose).count() as f64;
+        let by_id = (0..features.added.len() as u32)
+            .map(|id| {
+                ((n + 1.0) / features.document_frequency(id) as f64)
+                    .ln()
+                    .sqrt()
+            })
+            .collect();
+        Weights { by_id }
     }
 
-    fn of(&self, f: u64) -> f64 {
-        let df = self.df.get(&f).copied().unwrap_or(1).max(1) as f64;
-        ((self.n + 1.0) / df).ln().sqrt()
+    fn of(&self, id: u32) -> f64 {
+        self.by_id[id as usize]
     }
 
-    fn total(&self, u: &Unit) -> f64 {
-        u.unigrams
-            .iter()
-            .chain(&u.bigrams)
-            .map(|&f| self.of(f))
+    fn total(&self, ids: &[u32]) -> f64 {
+        ids.iter()
+            .map(|&id| self.of(id))
             .sum::<f64>()
             .max(f64::MIN_POSITIVE)
     }
 
     /// Mean of the weighted containment of unigrams and of bigrams in `known`.
-    fn containment(&self, u: &Unit, known: impl Fn(u64) -> bool) -> f64 {
-        let share = |features: &[u64]| {
+    fn containment(&self, unigrams: &[u32], bigrams: &[u32], known: impl Fn(u32) -> bool) -> f64 {
+        let share = |features: &[u32]| {
             let (mut hit, mut all) = (0.0, 0.0);
-            for &f in features {
-                let w = self.of(f);
+            for &id in features {
+                let w = self.of(id);
                 all += w;
-                if known(f) {
+                if known(id) {
                     hit += w;
                 }
             }
@@ -747,7 +843,7 @@ impl Weights {
                 None
             }
         };
-        match (share(&u.unigrams), share(&u.bigrams)) {
+        match (share(unigrams), share(bigrams)) {
             (Some(a), Some(b)) => (a + b) / 2.0,
             (Some(a), None) => a,
             _ => 0.0,
