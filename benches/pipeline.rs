@@ -4,8 +4,9 @@
 //! - `sketch/*`: tokenize + shingle (k = 5) + MinHash sketch (128 permutations) of ~3 KB
 //!   documents, the corpus path; reported as bytes/s.
 //! - `doc/*`: `DocAnalyzer::analyze` (what `deja doc` runs per document) on one document of
-//!   10 KB, 100 KB, 1 MB and 10 MB; sizes above 1 MB repeat the paragraphs with light,
-//!   deterministic edits (so they also exercise near-duplicate detection).
+//!   10 KB, 100 KB, 1 MB and 10 MB. The 10 MB "book" goes on past the fixture with its text
+//!   relabelled (new words, same structure and statistics); `doc/10MB-copies` goes on with
+//!   edited copies of it instead, so that most of its paragraphs are near-duplicate findings.
 //!
 //! Every benchmark asserts its token / paragraph / finding counts first, so it cannot quietly
 //! measure nothing. Run: `cargo bench --bench pipeline -- --warm-up-time 1 --measurement-time 3`.
@@ -38,10 +39,25 @@ fn documents() -> Vec<&'static str> {
     docs
 }
 
-/// A document of about `size` bytes: paragraphs of the fixture in order; past the end of the
-/// fixture, again with every 7th word (shifted by the round) replaced, so later rounds are
-/// edited copies of earlier ones.
-fn document_of(size: usize) -> String {
+/// How a document past the end of the ~1 MB fixture goes on.
+#[derive(Clone, Copy)]
+enum Sequel {
+    /// Like a long book: the fixture again with every content word relabelled per round
+    /// (stopwords kept), so each round is new text with the fixture's statistics, its own
+    /// headings, lists and repeats, and no copies of other rounds.
+    Book,
+    /// Stress for near-duplicate detection: the fixture again with every 7th word (shifted
+    /// by the round) replaced, so each round is an edited copy of all earlier ones and most
+    /// paragraphs are findings with several sources.
+    Copies,
+}
+
+/// A document of about `size` bytes: paragraphs of the fixture in order, then `sequel`.
+fn document_of(size: usize, sequel: Sequel) -> String {
+    let stopwords: std::collections::HashSet<&str> = stop_words::get(stop_words::LANGUAGE::English)
+        .iter()
+        .copied()
+        .collect();
     let paragraphs: Vec<&str> = TEXT.split("\n\n").collect();
     let mut out = String::with_capacity(size + 4096);
     let mut round = 0usize;
@@ -50,17 +66,20 @@ fn document_of(size: usize) -> String {
             if out.len() >= size {
                 break 'outer;
             }
-            if round == 0 {
-                out.push_str(p);
-            } else {
-                for (i, w) in p.split(' ').enumerate() {
-                    if i > 0 {
-                        out.push(' ');
-                    }
-                    if i % 7 == round % 7 && w.chars().all(char::is_alphabetic) && !w.is_empty() {
-                        out.push_str("edited");
-                    } else {
-                        out.push_str(w);
+            match sequel {
+                _ if round == 0 => out.push_str(p),
+                Sequel::Book => relabel(p, round, &stopwords, &mut out),
+                Sequel::Copies => {
+                    for (i, w) in p.split(' ').enumerate() {
+                        if i > 0 {
+                            out.push(' ');
+                        }
+                        if i % 7 == round % 7 && w.chars().all(char::is_alphabetic) && !w.is_empty()
+                        {
+                            out.push_str("edited");
+                        } else {
+                            out.push_str(w);
+                        }
                     }
                 }
             }
@@ -69,6 +88,25 @@ fn document_of(size: usize) -> String {
         round += 1;
     }
     out
+}
+
+/// `p` with each ASCII word that is not a stopword suffixed by two letters naming `round`.
+fn relabel(p: &str, round: usize, stopwords: &std::collections::HashSet<&str>, out: &mut String) {
+    let suffix = [b"qwxz"[round % 4] as char, b"jvkp"[round / 4 % 4] as char];
+    let mut rest = p;
+    while let Some(start) = rest.find(|c: char| c.is_ascii_alphabetic()) {
+        out.push_str(&rest[..start]);
+        let word_len = rest[start..]
+            .find(|c: char| !c.is_ascii_alphabetic())
+            .unwrap_or(rest.len() - start);
+        let word = &rest[start..start + word_len];
+        out.push_str(word);
+        if !stopwords.contains(word.to_ascii_lowercase().as_str()) {
+            out.extend(suffix);
+        }
+        rest = &rest[start + word_len..];
+    }
+    out.push_str(rest);
 }
 
 fn count_words(text: &str) -> usize {
@@ -158,13 +196,15 @@ fn doc(c: &mut Criterion) {
     let analyzer = DocAnalyzer::new(DocOptions::default()).unwrap();
     let mut group = c.benchmark_group("doc");
     group.sample_size(10);
-    for (label, size) in [
-        ("10KB", 10_000),
-        ("100KB", 100_000),
-        ("1MB", 1_000_000),
-        ("10MB", 10_000_000),
+    let mut findings_at_1mb = 0;
+    for (label, size, sequel) in [
+        ("10KB", 10_000, Sequel::Book),
+        ("100KB", 100_000, Sequel::Book),
+        ("1MB", 1_000_000, Sequel::Book),
+        ("10MB", 10_000_000, Sequel::Book),
+        ("10MB-copies", 10_000_000, Sequel::Copies),
     ] {
-        let text = document_of(size);
+        let text = document_of(size, sequel);
         let report = analyzer.analyze(Value::from(label), &text);
         let n_words = count_words(&text);
         assert!(n_words > size / 10, "{label}: {n_words} words");
@@ -173,25 +213,29 @@ fn doc(c: &mut Criterion) {
             "{label}: {} paragraphs",
             report.paragraphs.len()
         );
-        if size > TEXT.len() {
+        let findings = report.findings.len();
+        match sequel {
+            // The fixture has repeats of its own, and each round of the book has them again.
+            Sequel::Book if size == 1_000_000 => findings_at_1mb = findings,
+            Sequel::Book if size > 1_000_000 => assert!(
+                findings >= findings_at_1mb * 5 && findings <= findings_at_1mb * 20,
+                "{label}: {findings} findings, {findings_at_1mb} at 1 MB"
+            ),
+            Sequel::Book => {}
             // Later rounds are edited copies (every 7th word replaced): many must be found again.
-            assert!(
-                report.findings.len() > report.paragraphs.len() / 4,
-                "{label}: {} findings in {} paragraphs",
-                report.findings.len(),
+            Sequel::Copies => assert!(
+                findings > report.paragraphs.len() / 4,
+                "{label}: {findings} findings in {} paragraphs",
                 report.paragraphs.len()
-            );
+            ),
         }
         eprintln!(
-            "doc/{label}: {} bytes, {n_words} words, {} paragraphs, {} findings",
+            "doc/{label}: {} bytes, {n_words} words, {} paragraphs, {findings} findings",
             text.len(),
             report.paragraphs.len(),
-            report.findings.len()
         );
         group.throughput(Throughput::Bytes(text.len() as u64));
-        if size >= 10_000_000 {
-            group.measurement_time(Duration::from_secs(20));
-        }
+        group.measurement_time(Duration::from_secs(if size >= 10_000_000 { 20 } else { 5 }));
         group.bench_with_input(BenchmarkId::from_parameter(label), &text, |b, text| {
             b.iter(|| {
                 let r = analyzer.analyze(Value::from(0), black_box(text));
