@@ -107,10 +107,12 @@ struct Entry {
 
 const NO_REPEAT: u32 = u32::MAX;
 
-/// A paragraph seen in a second document: its text there, and the documents after the first.
+/// A paragraph seen in a second document: its text there, its first document and the
+/// documents after the first.
 #[derive(Clone, Debug)]
 struct Repeat {
     text: String,
+    first: u32,
     later: Vec<u32>,
 }
 
@@ -135,6 +137,7 @@ impl Shard {
             e.repeat = self.repeats.len() as u32;
             self.repeats.push(Repeat {
                 text: text(),
+                first: e.first,
                 later: vec![doc],
             });
             return;
@@ -225,27 +228,24 @@ impl ParagraphCounter {
     /// Paragraphs found in at least `min_count` documents: most documents first, then by
     /// first document and text (deterministic).
     pub fn repeated(&self, min_count: usize) -> Vec<RepeatedParagraph> {
+        // Only paragraphs that repeat have a `Repeat`: far fewer than the entries.
         let mut out: Vec<RepeatedParagraph> = self
             .shards
-            .iter()
-            .flat_map(|shard| shard.entries.values().map(move |e| (shard, e)))
-            .filter(|(_, e)| e.repeat != NO_REPEAT)
-            .filter_map(|(shard, e)| {
-                let r = &shard.repeats[e.repeat as usize];
-                let count = 1 + r.later.len();
-                (count >= min_count.max(2)).then(|| {
-                    let mut documents = Vec::with_capacity(count);
-                    documents.push(e.first);
-                    documents.extend_from_slice(&r.later);
-                    RepeatedParagraph {
-                        text: r.text.clone(),
-                        count,
-                        documents,
-                    }
-                })
+            .par_iter()
+            .flat_map_iter(|shard| &shard.repeats)
+            .filter(|r| 1 + r.later.len() >= min_count.max(2))
+            .map(|r| {
+                let mut documents = Vec::with_capacity(1 + r.later.len());
+                documents.push(r.first);
+                documents.extend_from_slice(&r.later);
+                RepeatedParagraph {
+                    text: r.text.clone(),
+                    count: documents.len(),
+                    documents,
+                }
             })
             .collect();
-        out.sort_unstable_by(|a, b| {
+        out.par_sort_unstable_by(|a, b| {
             b.count
                 .cmp(&a.count)
                 .then(a.documents[0].cmp(&b.documents[0]))
