@@ -226,8 +226,10 @@ pub fn decode_text(path: &Path, bytes: Vec<u8>) -> Result<String> {
     })
 }
 
-/// Record bytes read before a batch is parsed (in parallel).
+/// Record bytes read before a batch is parsed (in parallel); the first batch is smaller, as
+/// nothing else can run before it is parsed.
 const BATCH_BYTES: usize = 4 << 20;
+const FIRST_BATCH_BYTES: usize = 512 << 10;
 
 fn read_jsonl(
     source: &Source,
@@ -241,6 +243,7 @@ fn read_jsonl(
     let mut buf = Vec::new();
     let mut lines: Vec<(usize, usize, usize)> = Vec::new();
     let mut line = 0;
+    let mut batch_bytes = FIRST_BATCH_BYTES;
     let mut parse_batch = |buf: &mut Vec<u8>, lines: &mut Vec<(usize, usize, usize)>| {
         let docs: Vec<Result<Document>> = lines
             .par_iter()
@@ -281,8 +284,9 @@ fn read_jsonl(
             continue;
         }
         lines.push((line, start, end));
-        if buf.len() >= BATCH_BYTES {
+        if buf.len() >= batch_bytes {
             parse_batch(&mut buf, &mut lines);
+            batch_bytes = BATCH_BYTES;
         }
     }
 }
