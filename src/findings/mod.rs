@@ -10,15 +10,29 @@
 //! "Read also:"/"Source:" lines and other boilerplate are neither flagged nor used as evidence.
 //! Candidate sources come from an inverted index over shingles and features, so long
 //! documents stay near-linear: features common to very many paragraphs are not followed.
+//!
+//! Submodules: [`boilerplate`] (what is not prose), [`recap`] (where recaps sit),
+//! [`postings`] (the inverted indexes and rarity weights), [`evidence`] (the best sentence of
+//! each source).
 
 use crate::error::Result;
-use crate::segment::{paragraphs, sentences, Segment, SegmentKind};
+use crate::segment::{paragraphs, Segment, SegmentKind};
 use crate::shingle::{fmix64, kgrams, Shingler};
 use crate::sketch::jaccard;
 use crate::span::Span;
 use crate::tokenize::{normalize, words, Analyzer};
 use ahash::AHashMap;
 use serde::Serialize;
+
+mod boilerplate;
+mod evidence;
+mod postings;
+mod recap;
+
+use boilerplate::{is_boilerplate, is_sign_off, link_ranges, within};
+use evidence::SentenceFeatures;
+use postings::{Postings, Weights};
+use recap::mark_recap_context;
 use serde_json::Value;
 
 /// Options of the intra-document analysis.
@@ -561,88 +575,10 @@ impl SharedPairs {
     }
 }
 
-/// Headings of the sections where recaps live.
-const RECAP_HEADINGS: &[&str] = &[
-    "summary",
-    "conclusion",
-    "wrapping up",
-    "wrap up",
-    "wrap-up",
-    "recap",
-    "tl;dr",
-    "tldr",
-    "takeaway",
-    "in a nutshell",
-    "closing thoughts",
-    "final thoughts",
-    "in closing",
-    "to sum up",
-    "lessons learned",
-    "bottom line",
-    "zusammenfassung",
-    "fazit",
-    "résumé",
-    "resumen",
-];
-
-/// Openers of paragraphs (or of the lead-in before a list) that announce a recap.
-const RECAP_OPENERS: &[&str] = &[
-    "in summary",
-    "to summarize",
-    "to summarise",
-    "summing up",
-    "to sum up",
-    "in sum,",
-    "in short",
-    "in brief",
-    "in conclusion",
-    "to conclude",
-    "overall,",
-    "all in all",
-    "in a nutshell",
-    "to recap",
-    "recap:",
-    "in other words",
-    "put simply",
-    "simply put",
-    "tl;dr",
-    "tldr",
-    "the bottom line",
-    "long story short",
-    "to wrap up",
-    "wrapping up",
-    "key takeaways",
-    "we then explained",
-    "as we have seen",
-    "as we've seen",
-    "zusammenfassend",
-    "insgesamt",
-    "kurz gesagt",
-    "en résumé",
-    "en resumen",
-];
-
 /// Extra restatement score a paragraph outside any recap context needs.
 const OUT_OF_CONTEXT_MARGIN: f64 = 0.45;
 /// Distinct content words a paragraph outside any recap context needs.
 const OUT_OF_CONTEXT_MIN_WORDS: usize = 10;
-
-/// Phrases that make a lead-in ("..., the following:") announce a recap list.
-const RECAP_LEAD_INS: &[&str] = &[
-    "summary",
-    "summarize",
-    "summarise",
-    "sum up",
-    "recap",
-    "we have introduced",
-    "we introduced",
-    "takeaway",
-    "main benefits",
-    "in short",
-    "in conclusion",
-    "to conclude",
-    "zusammenfass",
-];
 
 /// Share of a restatement an earlier paragraph must cover to be listed as evidence.
 const MIN_EVIDENCE_COVER: f64 = 0.05;
@@ -652,204 +588,6 @@ const LIST_ITEM_MARGIN: f64 = 0.1;
 
 /// Share of a restatement that its best single source must cover.
 const MIN_SOURCE_COVER: f64 = 0.2;
-
-/// Number of closing prose paragraphs that count as recap context without any cue.
-const CLOSING_PARAGRAPHS: usize = 2;
-/// Prose paragraphs a text needs before its closing ones count as recap context.
-const MIN_PROSE_FOR_CLOSING: usize = 8;
-
-/// Marks the units that sit where recaps sit: in a section whose heading names a summary, in a
-/// paragraph that opens with a summary cue (and the list it introduces), or among the last
-/// prose paragraphs of the text (unless it opens a topical section).
-fn mark_recap_context(text: &str, units: &mut [Unit]) {
-    let starts_with_cue = |s: &str| {
-        let t = lower_head(s.trim_start_matches(|c: char| "-*+>#•0123456789.) \t".contains(c)));
-        let t = t.trim_start_matches(['*', '_']);
-        RECAP_OPENERS.iter().any(|cue| t.starts_with(cue))
-    };
-    let mut in_section = false;
-    let mut in_cued_list = false;
-    // The first prose paragraph under a heading that names its own topic ("## Release
-    // timing") is that section's content, not a closing, even at the end of the text.
-    let mut opens_topic = vec![false; units.len()];
-    let mut after_topic_heading = false;
-    for (k, u) in units.iter_mut().enumerate() {
-        let body = u.seg.span.slice(text);
-        if u.seg.kind == SegmentKind::Heading {
-            let lower = lower_head(body);
-            in_section = RECAP_HEADINGS.iter().any(|h| lower.contains(h));
-            after_topic_heading = !in_section;
-            in_cued_list = false;
-            continue;
-        }
-        if u.role == Role::Prose {
-            opens_topic[k] = after_topic_heading;
-            after_topic_heading = false;
-        }
-        let cued = starts_with_cue(body);
-        if u.seg.kind != SegmentKind::ListItem {
-            let lower = lower_head(body);
-            in_cued_list = u.lead_in && (cued || RECAP_LEAD_INS.iter().any(|c| lower.contains(c)));
-        }
-        u.recap_context =
-            in_section || cued || (u.seg.kind == SegmentKind::ListItem && in_cued_list);
-    }
-    // A text needs some length before its closing paragraphs can sum it up.
-    let prose = units.iter().filter(|u| u.role == Role::Prose).count();
-    if prose >= MIN_PROSE_FOR_CLOSING {
-        let closing = units
-            .iter_mut()
-            .zip(opens_topic)
-            .rev()
-            .filter(|(u, _)| u.role == Role::Prose)
-            .take(CLOSING_PARAGRAPHS);
-        for (u, opens_topic) in closing {
-            u.recap_context |= !opens_topic;
-        }
-    }
-}
-
-/// An inverted index of one kind of feature over the prose paragraphs, filled in document
-/// order: all features are known before the first paragraph is judged, so each gets a dense
-/// id and room for all its postings up front, and lookups in the judging loop index arrays.
-struct Postings {
-    /// Postings of feature `id`: `entries[start[id]..start[id + 1]]`, the paragraphs that
-    /// have it, in order; the first `added[id]` of them are those added so far.
-    start: Vec<u32>,
-    added: Vec<u32>,
-    entries: Vec<u32>,
-}
-
-/// The feature ids of each paragraph (empty unless prose), in the order of its features.
-struct FeatureIds {
-    ids: Vec<u32>,
-    at: Vec<usize>,
-}
-
-impl FeatureIds {
-    fn of(&self, j: usize) -> &[u32] {
-        &self.ids[self.at[j]..self.at[j + 1]]
-    }
-}
-
-impl Postings {
-    /// An empty index for the `features` of the prose units (each list without repeats), and
-    /// the ids of every unit's features.
-    fn new<'a>(
-        units: &'a [Unit],
-        features: impl Fn(&'a Unit) -> [&'a [u64]; 2],
-    ) -> (Self, FeatureIds) {
-        let mut id_of: AHashMap<u64, u32> = AHashMap::new();
-        let mut count: Vec<u32> = Vec::new();
-        let mut ids = FeatureIds {
-            ids: Vec::new(),
-            at: vec![0],
-        };
-        for u in units {
-            if u.role == Role::Prose {
-                for &f in features(u).into_iter().flatten() {
-                    let next = id_of.len() as u32;
-                    let id = *id_of.entry(f).or_insert(next);
-                    if id == next {
-                        count.push(0);
-                    }
-                    count[id as usize] += 1;
-                    ids.ids.push(id);
-                }
-            }
-            ids.at.push(ids.ids.len());
-        }
-        let mut start = Vec::with_capacity(count.len() + 1);
-        let mut total = 0u32;
-        start.push(0);
-        for c in &count {
-            total += c;
-            start.push(total);
-        }
-        let postings = Postings {
-            start,
-            added: vec![0; count.len()],
-            entries: vec![0; total as usize],
-        };
-        (postings, ids)
-    }
-
-    /// Paragraphs with feature `id` added so far.
-    fn so_far(&self, id: u32) -> &[u32] {
-        let from = self.start[id as usize] as usize;
-        &self.entries[from..from + self.added[id as usize] as usize]
-    }
-
-    /// Paragraphs the feature occurs in, in the whole document.
-    fn document_frequency(&self, id: u32) -> u32 {
-        self.start[id as usize + 1] - self.start[id as usize]
-    }
-
-    /// Adds paragraph `j` (after all earlier ones) to the postings of its features `ids`.
-    fn add(&mut self, ids: &[u32], j: usize) {
-        for &id in ids {
-            let at = (self.start[id as usize] + self.added[id as usize]) as usize;
-            self.entries[at] = j as u32;
-            self.added[id as usize] += 1;
-        }
-    }
-}
-
-/// Rarity weights of content features within one document: `sqrt(ln((N + 1) / df))` over the
-/// N prose paragraphs, so the topic's own words count for less than rarer words and pairs
-/// (the square root keeps a paraphrase's few new words from outweighing all the rest).
-struct Weights {
-    by_id: Vec<f64>,
-}
-
-impl Weights {
-    fn new(units: &[Unit], features: &Postings) -> Self {
-        let n = units.iter().filter(|u| u.role == Role::Prose).count() as f64;
-        let by_id = (0..features.added.len() as u32)
-            .map(|id| {
-                ((n + 1.0) / features.document_frequency(id) as f64)
-                    .ln()
-                    .sqrt()
-            })
-            .collect();
-        Weights { by_id }
-    }
-
-    fn of(&self, id: u32) -> f64 {
-        self.by_id[id as usize]
-    }
-
-    fn total(&self, ids: &[u32]) -> f64 {
-        ids.iter()
-            .map(|&id| self.of(id))
-            .sum::<f64>()
-            .max(f64::MIN_POSITIVE)
-    }
-
-    /// Mean of the weighted containment of unigrams and of bigrams in `known`.
-    fn containment(&self, unigrams: &[u32], bigrams: &[u32], known: impl Fn(u32) -> bool) -> f64 {
-        let share = |features: &[u32]| {
-            let (mut hit, mut all) = (0.0, 0.0);
-            for &id in features {
-                let w = self.of(id);
-                all += w;
-                if known(id) {
-                    hit += w;
-                }
-            }
-            if all > 0.0 {
-                Some(hit / all)
-            } else {
-                None
-            }
-        };
-        match (share(unigrams), share(bigrams)) {
-            (Some(a), Some(b)) => (a + b) / 2.0,
-            (Some(a), None) => a,
-            _ => 0.0,
-        }
-    }
-}
 
 fn finding(kind: FindingKind, p: &Unit, j: usize, score: f64, sources: Vec<Evidence>) -> Finding {
     Finding {
@@ -905,117 +643,6 @@ impl ContentHasher {
     }
 }
 
-/// Content features (stem and stem-pair hashes) of each sentence of a paragraph, computed
-/// once per paragraph however many findings cite it.
-#[derive(Default)]
-struct SentenceFeatures {
-    by_paragraph: AHashMap<usize, SentenceIndex>,
-}
-
-/// A paragraph's sentences and their features as `(feature, sentence)`, sorted, so that one
-/// merge with a target's sorted features counts the hits of every sentence.
-struct SentenceIndex {
-    sentences: Vec<SentenceRef>,
-    features: Vec<(u64, usize)>,
-}
-
-impl SentenceFeatures {
-    /// The sentence of source paragraph `i` sharing the most content features with paragraph `j`.
-    fn best(
-        &mut self,
-        doc: &DocAnalyzer,
-        content: &mut ContentHasher,
-        text: &str,
-        units: &[Unit],
-        j: usize,
-        i: usize,
-    ) -> Option<SentenceRef> {
-        let index = self.by_paragraph.entry(i).or_insert_with(|| {
-            let source = &units[i];
-            let spans = sentences(text, source.seg.span);
-            let mut features = Vec::new();
-            let mut hashes = Vec::new();
-            for (k, &s) in spans.iter().enumerate() {
-                hashes.clear();
-                // The paragraph's words are hashed already; a sentence has the same ones
-                // unless word splitting may cut it differently.
-                if splits_alike(text, source.seg.span, s) {
-                    let stems = &source.all_stems;
-                    let from = stems.partition_point(|&(w, _)| w < s.start);
-                    let to = stems.partition_point(|&(w, _)| w < s.end);
-                    hashes.extend(stems[from..to].iter().map(|&(_, h)| h));
-                } else {
-                    hashes.extend(content.hashes(doc, text, s).into_iter().map(|(_, h)| h));
-                }
-                let pairs = pair_hashes(&hashes);
-                features.extend(hashes.iter().copied().chain(pairs).map(|f| (f, k)));
-            }
-            features.sort_unstable();
-            // Lines counted from the paragraph's own: a search of the document's line starts
-            // per cited sentence costs more than the few line breaks between.
-            let mut line = source.seg.line;
-            let mut from = source.seg.span.start;
-            let sentences = spans
-                .into_iter()
-                .map(|span| {
-                    line += memchr::memchr_iter(b'\n', &text.as_bytes()[from..span.start]).count();
-                    from = span.start;
-                    SentenceRef { span, line }
-                })
-                .collect();
-            SentenceIndex {
-                sentences,
-                features,
-            }
-        });
-        let target = &units[j];
-        let hits = sentence_hits(
-            &index.features,
-            index.sentences.len(),
-            &target.unigrams,
-            &target.bigrams,
-        );
-        index
-            .sentences
-            .iter()
-            .zip(hits)
-            .map(|(s, hits)| (hits, s))
-            .max_by(|a, b| a.0.cmp(&b.0).then(b.1.span.start.cmp(&a.1.span.start)))
-            .filter(|(hits, _)| *hits > 0)
-            .map(|(_, s)| s.clone())
-    }
-}
-
-/// True when word splitting splits `sentence` as it splits the `paragraph` around it, so
-/// the sentence's words are the paragraph's words that start inside it: words are split at
-/// ASCII whitespace first, and the sentence is bounded by ASCII whitespace or the paragraph's
-/// ends (sentences are trimmed, so they neither start nor end with whitespace).
-fn splits_alike(text: &str, paragraph: Span, sentence: Span) -> bool {
-    let b = text.as_bytes();
-    (sentence.start == paragraph.start || b[sentence.start - 1].is_ascii_whitespace())
-        && (sentence.end == paragraph.end || b[sentence.end].is_ascii_whitespace())
-}
-
-/// For each of `n` sentences, how many of its features (`(feature, sentence)`, sorted, each
-/// occurrence counted) are in sorted set `a` or sorted set `b`.
-fn sentence_hits(features: &[(u64, usize)], n: usize, a: &[u64], b: &[u64]) -> Vec<usize> {
-    // Skips the elements of `set` below `f` (features come in order) and tells whether `f` is next.
-    fn contains(set: &[u64], at: &mut usize, f: u64) -> bool {
-        while *at < set.len() && set[*at] < f {
-            *at += 1;
-        }
-        set.get(*at) == Some(&f)
-    }
-    let mut hits = vec![0; n];
-    let (mut at_a, mut at_b) = (0, 0);
-    for &(f, k) in features {
-        if contains(a, &mut at_a, f) || contains(b, &mut at_b, f) {
-            hits[k] += 1;
-        }
-    }
-    hits
-}
-
 /// Hashes of adjacent content-word pairs, given the content words' hashes in order.
 fn pair_hashes(hashes: &[u64]) -> impl Iterator<Item = u64> + '_ {
     hashes
@@ -1025,192 +652,6 @@ fn pair_hashes(hashes: &[u64]) -> impl Iterator<Item = u64> + '_ {
 
 fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
-}
-
-/// Byte ranges (absolute) of link targets and bare URLs in `body`, whose words are not prose.
-fn link_ranges(body: &str, base: usize) -> Vec<Span> {
-    let mut ranges = Vec::new();
-    let bytes = body.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        let rest = &body[i..];
-        let end = if rest.starts_with("](") {
-            rest.find(')').map(|e| i + e + 1)
-        } else if rest.starts_with("http://")
-            || rest.starts_with("https://")
-            || rest.starts_with("www.")
-        {
-            Some(
-                i + rest
-                    .find(|c: char| c.is_whitespace() || c == '>' || c == ')')
-                    .unwrap_or(rest.len()),
-            )
-        } else if rest.starts_with("<http") {
-            rest.find('>').map(|e| i + e + 1)
-        } else {
-            None
-        };
-        match end {
-            Some(e) => {
-                ranges.push(Span::new(base + i, base + e));
-                i = e;
-            }
-            None => i += rest.chars().next().map_or(1, char::len_utf8),
-        }
-    }
-    ranges
-}
-
-/// Lead words of lines that are not part of an article's prose.
-const BOILERPLATE_PREFIXES: &[&str] = &[
-    "read also",
-    "read more",
-    "see also",
-    "related:",
-    "related articles",
-    "related posts",
-    "more:",
-    "source:",
-    "sources:",
-    "via:",
-    "photo:",
-    "photos:",
-    "image:",
-    "picture:",
-    "credit:",
-    "credits:",
-    "copyright",
-    "©",
-    "(c)",
-    "all rights reserved",
-    "follow us",
-    "share this",
-    "subscribe",
-    "posted by",
-    "written by",
-    "author:",
-    "authors:",
-    "originally published",
-    "edited by",
-    "reporting by",
-    "tags:",
-    "filed under",
-    "click here",
-    "sign up",
-    "advertisement",
-    "for questions",
-    "for more information",
-    "questions?",
-    "feedback:",
-];
-
-/// Openers of closing formulas that take leave of the reader rather than restate.
-const SIGN_OFFS: &[&str] = &[
-    "we hope",
-    "i hope",
-    "hopefully",
-    "thank you",
-    "thanks",
-    "many thanks",
-    "happy ",
-    "stay tuned",
-    "feel free",
-    "let us know",
-    "we look forward",
-    "looking forward",
-    "if you have any questions",
-    "see you",
-    "cheers",
-    "enjoy",
-];
-
-/// The first few hundred chars of `s`, lowercased: all that cue and prefix checks read
-/// (lowercasing a whole 50 MB line would cost more than analysing it).
-fn lower_head(s: &str) -> String {
-    let end = s.char_indices().nth(300).map_or(s.len(), |(i, _)| i);
-    s[..end].to_lowercase()
-}
-
-/// A single question, or a paragraph opening with a closing formula.
-fn is_sign_off(body: &str, text: &str, span: Span) -> bool {
-    let lower = lower_head(body.trim_start_matches(|c: char| "-*+>#• \t".contains(c)));
-    SIGN_OFFS.iter().any(|s| lower.starts_with(s))
-        || (body.trim_end().ends_with('?') && sentences(text, span).len() == 1)
-}
-
-/// Phrases of a one-sentence pointer to a link.
-const POINTER_PHRASES: &[&str] = &[
-    "is available",
-    "are available",
-    "can be found",
-    "see [",
-    "check out",
-    "more details",
-    "read more",
-    "learn more",
-    "find out more",
-    "more information",
-    "is documented",
-];
-
-/// Link lists, credits, "Read also:"/"Source:" lines, bylines, reference-link definitions.
-fn is_boilerplate(body: &str, seg: &Segment, content: &[(Span, u64)]) -> bool {
-    let t = body.trim_start_matches(|c: char| "-*+>#• \t".contains(c));
-    let lower = lower_head(t);
-    if BOILERPLATE_PREFIXES.iter().any(|p| lower.starts_with(p)) {
-        return true;
-    }
-    // A pointer: one sentence sending the reader to a link ("Details are available at [..]").
-    let has_link = !link_ranges(body, 0).is_empty();
-    if has_link
-        && !body.trim_end().contains(". ")
-        && POINTER_PHRASES.iter().any(|p| lower.contains(p))
-    {
-        return true;
-    }
-    // A byline: "By Jane Doe" with at most a few more words.
-    if lower.starts_with("by ") && t.split_whitespace().count() <= 6 {
-        return true;
-    }
-    // A reference-link definition: `[label]: https://...`.
-    if t.starts_with('[') && t.contains("]:") && t.find("]:").is_some_and(|k| !t[..k].contains('('))
-    {
-        return true;
-    }
-    // Mostly link text: a link list item or a line of links.
-    let link_texts = link_text_ranges(body, seg.span.start);
-    let link_text_words = content
-        .iter()
-        .filter(|(s, _)| within(&link_texts, *s))
-        .count();
-    !content.is_empty()
-        && link_text_words * 2
-            >= content.len() + (seg.kind == SegmentKind::Paragraph) as usize * content.len()
-}
-
-/// Byte ranges (absolute) of Markdown link texts: between `[` and a `](` that closes it.
-fn link_text_ranges(body: &str, base: usize) -> Vec<Span> {
-    let mut ranges = Vec::new();
-    let mut from = 0;
-    while let Some(open) = body[from..].find('[').map(|i| from + i) {
-        match body[open + 1..].find(']').map(|i| open + 1 + i) {
-            Some(close) if body[close..].starts_with("](") => {
-                ranges.push(Span::new(base + open + 1, base + close));
-                from = close + 1;
-            }
-            Some(close) => from = close.max(open + 1),
-            None => break,
-        }
-    }
-    ranges
-}
-
-/// True when `span` lies inside one of the sorted, disjoint `ranges`.
-fn within(ranges: &[Span], span: Span) -> bool {
-    let i = ranges.partition_point(|r| r.end < span.end);
-    ranges
-        .get(i)
-        .is_some_and(|r| r.start <= span.start && span.end <= r.end)
 }
 
 #[cfg(test)]
@@ -1328,15 +769,6 @@ mod tests {
     }
 
     #[test]
-    fn link_ranges_cover_targets_and_urls() {
-        let body = "see [docs](https://x.org/a) and https://y.org/b now";
-        let r = link_ranges(body, 0);
-        assert_eq!(r.len(), 2);
-        assert_eq!(r[0].slice(body), "](https://x.org/a)");
-        assert_eq!(r[1].slice(body), "https://y.org/b");
-    }
-
-    #[test]
     fn link_list_items_are_boilerplate() {
         let text = "Intro about release tooling and packaging.\n\n- [Release notes for version one](https://a.org/1)\n- [Release notes for version one](https://a.org/2)\n";
         assert!(analyze(text).findings.is_empty());
@@ -1401,61 +833,6 @@ mod tests {
         );
         shared.add(1);
         assert_eq!(shared.drain().collect::<Vec<_>>(), [(1, 1, 3)]);
-    }
-
-    #[test]
-    fn sentence_hits_count_each_occurrence_in_either_set() {
-        // Sentence 0 has features 3, 5, 5, 9; sentence 1 has 1, 5, 8.
-        let mut features = vec![(3, 0), (5, 0), (5, 0), (9, 0), (1, 1), (5, 1), (8, 1)];
-        features.sort_unstable();
-        assert_eq!(sentence_hits(&features, 2, &[2, 5], &[8, 9]), [3, 2]);
-        assert_eq!(sentence_hits(&features, 2, &[], &[]), [0, 0]);
-        assert_eq!(sentence_hits(&features, 3, &[1, 3], &[1]), [1, 1, 0]);
-    }
-
-    #[test]
-    fn sentences_split_alike_only_at_ascii_whitespace_or_paragraph_ends() {
-        let text = "One two. Three!Four\u{a0}five.";
-        let paragraph = Span::new(0, text.len());
-        let at = |s: &str| {
-            let start = text.find(s).unwrap();
-            Span::new(start, start + s.len())
-        };
-        assert!(splits_alike(text, paragraph, at("One two.")));
-        assert!(!splits_alike(text, paragraph, at("Three!")));
-        assert!(!splits_alike(text, paragraph, at("Four")));
-        assert!(!splits_alike(text, paragraph, at("five.")));
-        assert!(splits_alike(text, paragraph, paragraph));
-    }
-
-    #[test]
-    fn sentences_split_alike_hold_the_paragraph_words_that_start_inside_them() {
-        let doc = DocAnalyzer::new(DocOptions::default()).unwrap();
-        let text = "Volcanic ash (see [the map](https://x.org/a)) grounded flights. Airlines lost \
-                    millions!Stranded passengers slept\u{a0}in terminals. \"Nobody expected it,\" \
-                    said one. U.S. carriers e.g. Delta lost 3.5 m. Ça coûte cher… Vraiment.";
-        let mut content = ContentHasher::default();
-        let units = doc.units(text, &mut content);
-        let p = &units[0];
-        let mut alike = 0;
-        for s in sentences(text, p.seg.span) {
-            if splits_alike(text, p.seg.span, s) {
-                alike += 1;
-                let inside: Vec<(usize, u64)> = p
-                    .all_stems
-                    .iter()
-                    .filter(|&&(w, _)| s.start <= w && w < s.end)
-                    .copied()
-                    .collect();
-                let fresh: Vec<(usize, u64)> = content
-                    .hashes(&doc, text, s)
-                    .into_iter()
-                    .map(|(w, h)| (w.start, h))
-                    .collect();
-                assert_eq!(inside, fresh, "{}", s.slice(text));
-            }
-        }
-        assert!(alike >= 4, "{alike}");
     }
 
     #[test]
