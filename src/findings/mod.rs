@@ -11,8 +11,8 @@
 //! Candidate sources come from an inverted index over shingles and features, so long
 //! documents stay near-linear: features common to very many paragraphs are not followed.
 //!
-//! Submodules: [`boilerplate`] (what is not prose), [`recap`] (where recaps sit),
-//! [`postings`] (the inverted indexes and rarity weights), [`evidence`] (the best sentence of
+//! Submodules: `boilerplate` (what is not prose), `recap` (where recaps sit),
+//! `postings` (the inverted indexes and rarity weights), `evidence` (the best sentence of
 //! each source).
 
 use crate::error::Result;
