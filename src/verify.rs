@@ -122,9 +122,13 @@ pub fn jaccard_at_least(a: &[u32], b: &[u32], threshold: f64) -> Option<f64> {
     (similarity >= threshold).then_some(similarity)
 }
 
+/// Hashes per block of in-memory sets (4 MB).
+const BLOCK_LEN: usize = 1 << 20;
+
 /// Where a document's set is.
 #[derive(Clone, Copy, Debug)]
 struct Slot {
+    /// In the temp file: its byte offset; in memory: block << 32 | index in the block.
     offset: u64,
     len: u32,
     on_disk: bool,
@@ -132,11 +136,22 @@ struct Slot {
     sorted: bool,
 }
 
+/// The block and index in it of an in-memory slot.
+fn in_block(s: &Slot) -> (usize, usize) {
+    (
+        (s.offset >> 32) as usize,
+        (s.offset & u64::from(u32::MAX)) as usize,
+    )
+}
+
 /// Compact shingle hashes of all documents ([`compact_hashes`]), in memory up to a budget,
 /// then in a temp file. They become sets (sorted, no repeats) when [`SetStore::get`] reads
 /// them, in memory once [`SetStore::sort_sets`] has sorted them.
 pub struct SetStore {
-    mem: Vec<u32>,
+    /// Sets in memory, in blocks of [`BLOCK_LEN`] hashes (or one larger set): one growing
+    /// vector would copy everything at each doubling.
+    blocks: Vec<Vec<u32>>,
+    in_mem: usize,
     slots: Vec<Slot>,
     max_mem: usize,
     file: Option<(std::fs::File, io::BufWriter<std::fs::File>)>,
@@ -147,7 +162,8 @@ impl SetStore {
     /// A store keeping at most `budget_bytes` of sets in memory.
     pub fn new(budget_bytes: usize) -> Self {
         SetStore {
-            mem: Vec::new(),
+            blocks: Vec::new(),
+            in_mem: 0,
             slots: Vec::new(),
             max_mem: budget_bytes / 4,
             file: None,
@@ -161,14 +177,25 @@ impl SetStore {
     /// if it was not.
     pub fn push(&mut self, set: &[u32]) -> io::Result<()> {
         let sorted = set.windows(2).all(|w| w[0] < w[1]);
-        if self.file.is_none() && self.mem.len() + set.len() <= self.max_mem {
+        if self.file.is_none() && self.in_mem + set.len() <= self.max_mem {
+            if !self
+                .blocks
+                .last()
+                .is_some_and(|b| b.capacity() - b.len() >= set.len())
+            {
+                self.blocks
+                    .push(Vec::with_capacity(BLOCK_LEN.max(set.len())));
+            }
+            let block = self.blocks.len() - 1;
+            let b = &mut self.blocks[block];
             self.slots.push(Slot {
-                offset: self.mem.len() as u64,
+                offset: (block as u64) << 32 | b.len() as u64,
                 len: set.len() as u32,
                 on_disk: false,
                 sorted,
             });
-            self.mem.extend_from_slice(set);
+            b.extend_from_slice(set);
+            self.in_mem += set.len();
             return Ok(());
         }
         if self.file.is_none() {
@@ -179,9 +206,8 @@ impl SetStore {
         let Some((_, w)) = self.file.as_mut() else {
             return Err(io::Error::other("set store: no spill file"));
         };
-        for &x in set {
-            w.write_all(&x.to_le_bytes())?;
-        }
+        let bytes: Vec<u8> = set.iter().flat_map(|x| x.to_le_bytes()).collect();
+        w.write_all(&bytes)?;
         self.slots.push(Slot {
             offset: self.file_len,
             len: set.len() as u32,
@@ -221,17 +247,23 @@ impl SetStore {
         for d in docs {
             wanted[d as usize] = true;
         }
-        // Each wanted document's slice of the buffer (slots are in buffer order).
+        // Each wanted document's slice of its block (slots are in block order).
         let mut parts: Vec<(usize, &mut [u32])> = Vec::new();
-        let mut rest: &mut [u32] = &mut self.mem;
-        let mut consumed = 0;
+        let mut blocks = self.blocks.iter_mut().enumerate();
+        let (mut at_block, mut rest, mut consumed): (usize, &mut [u32], usize) =
+            (usize::MAX, &mut [], 0);
         for (i, s) in self.slots.iter().enumerate() {
             if s.on_disk || s.sorted || !wanted[i] {
                 continue;
             }
-            let (_, tail) = std::mem::take(&mut rest).split_at_mut(s.offset as usize - consumed);
+            let (block, offset) = in_block(s);
+            while at_block != block {
+                let (k, b) = blocks.next().expect("in-memory slots point into blocks");
+                (at_block, rest, consumed) = (k, b.as_mut_slice(), 0);
+            }
+            let (_, tail) = std::mem::take(&mut rest).split_at_mut(offset - consumed);
             let (set, tail) = tail.split_at_mut(s.len as usize);
-            consumed = s.offset as usize + s.len as usize;
+            consumed = offset + s.len as usize;
             rest = tail;
             parts.push((i, set));
         }
@@ -250,7 +282,8 @@ impl SetStore {
     pub fn get<'a>(&'a self, doc: u32, buf: &'a mut Vec<u32>) -> io::Result<&'a [u32]> {
         let s = self.slots[doc as usize];
         if !s.on_disk {
-            let set = &self.mem[s.offset as usize..s.offset as usize + s.len as usize];
+            let (block, offset) = in_block(&s);
+            let set = &self.blocks[block][offset..offset + s.len as usize];
             if s.sorted {
                 return Ok(set);
             }
@@ -421,6 +454,57 @@ mod tests {
         let pairs = verify_exact(&cands, &mut store, 0.5).unwrap();
         assert_eq!(pairs.len(), 2);
         assert!((pairs[0].similarity - 19.0 / 21.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn sets_across_memory_blocks_read_back() {
+        // Sets of uneven sizes (one larger than a block) fill several blocks.
+        let sizes = [
+            300_000usize,
+            1,
+            700_000,
+            250_000,
+            BLOCK_LEN + 5,
+            0,
+            90_000,
+            400_000,
+        ];
+        let sets: Vec<Vec<u32>> = sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| {
+                (0..n as u32)
+                    .map(|x| x.wrapping_mul(2_654_435_761) ^ i as u32)
+                    .collect()
+            })
+            .collect();
+        let mut store = SetStore::new(usize::MAX);
+        for s in &sets {
+            store.push(s).unwrap();
+        }
+        assert!(
+            !store.spilled() && store.blocks.len() >= 3,
+            "{}",
+            store.blocks.len()
+        );
+        let sorted: Vec<Vec<u32>> = sets.iter().map(|s| compact_set_of(s)).collect();
+        let mut buf = Vec::new();
+        let check = |store: &SetStore, buf: &mut Vec<u32>| {
+            for (i, want) in sorted.iter().enumerate() {
+                assert_eq!(store.get(i as u32, buf).unwrap(), &want[..], "set {i}");
+            }
+        };
+        check(&store, &mut buf);
+        store.sort_sets([6, 2, 4, 3]);
+        check(&store, &mut buf);
+        store.sort_sets(0..sets.len() as u32);
+        check(&store, &mut buf);
+    }
+
+    fn compact_set_of(s: &[u32]) -> Vec<u32> {
+        let mut v = s.to_vec();
+        make_set(&mut v);
+        v
     }
 
     /// On a small corpus of edited copies, the estimate stays near the exact value.
