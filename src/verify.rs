@@ -178,10 +178,10 @@ impl SetStore {
     pub fn push(&mut self, set: &[u32]) -> io::Result<()> {
         let sorted = set.windows(2).all(|w| w[0] < w[1]);
         if self.file.is_none() && self.in_mem + set.len() <= self.max_mem {
-            if !self
+            if self
                 .blocks
                 .last()
-                .is_some_and(|b| b.capacity() - b.len() >= set.len())
+                .is_none_or(|b| b.capacity() - b.len() < set.len())
             {
                 self.blocks
                     .push(Vec::with_capacity(BLOCK_LEN.max(set.len())));
