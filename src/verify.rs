@@ -52,7 +52,12 @@ pub fn make_set(hashes: &mut Vec<u32>) {
 
 /// Sorts `set` and moves its distinct values to the front; returns how many there are.
 fn sort_dedup(set: &mut [u32]) -> usize {
-    set.sort_unstable();
+    // Hashes are uniform: an LSD radix sort beats comparison sorts past a few dozen.
+    if set.len() >= 64 {
+        radsort::sort(set);
+    } else {
+        set.sort_unstable();
+    }
     let mut n = 0;
     for i in 0..set.len() {
         if n == 0 || set[i] != set[n - 1] {
