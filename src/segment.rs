@@ -199,6 +199,16 @@ fn line_classes(text: &str, lines: &[Line]) -> Vec<Option<LineClass>> {
     let mut in_list = false;
     while i < lines.len() {
         let raw = line_text(i);
+        // reST adorns titles with `~` (and backticks) too: under (or over and under) a
+        // one-line title, such a line is a section underline, not a code fence.
+        if let Some(title) = adorned_title(&line_text, lines.len(), i) {
+            classes[i] = Some(LineClass::Blank);
+            classes[title] = Some(LineClass::Text);
+            classes[title + 1] = Some(LineClass::SetextUnderline);
+            i = title + 2;
+            previous_blank = false;
+            continue;
+        }
         if let Some((fence_char, fence_len)) = fence_open(raw) {
             // Unclosed fences run to the end of the document, as in CommonMark.
             let mut j = i + 1;
@@ -245,6 +255,37 @@ fn line_classes(text: &str, lines: &[Line]) -> Vec<Option<LineClass>> {
 fn is_indented_code(line: &str) -> bool {
     (line.starts_with("    ") || line.starts_with('\t'))
         && !matches!(classify(line), LineClass::ListItem | LineClass::Blank)
+}
+
+/// When line `i` is a reST adornment of `~` or backticks (nothing else on the line) over or
+/// under a one-line title, at least as long as the title, with blank lines around the whole:
+/// the title's line. Markdown fences rarely look like that: what follows a fence is code.
+fn adorned_title<'a>(line: &impl Fn(usize) -> &'a str, n: usize, i: usize) -> Option<usize> {
+    let adornment = |k: usize| {
+        let t = line(k).trim_end();
+        let c = t.chars().next().filter(|&c| c == '~' || c == '`')?;
+        (t.len() >= 3 && t.chars().all(|x| x == c)).then_some((c, t.len()))
+    };
+    let blank = |k: usize| k >= n || line(k).trim().is_empty();
+    let (c, len) = adornment(i)?;
+    let fits = |title: usize| {
+        let t = line(title).trim();
+        !t.is_empty() && t.chars().count() <= len && adornment(title).is_none()
+    };
+    // Under a title: blank (or nothing) before the title and after the underline.
+    if i >= 1 && fits(i - 1) && (i == 1 || blank(i - 2)) && blank(i + 1) {
+        return Some(i - 1);
+    }
+    // Over a title, with the same adornment under it.
+    if blank(i.wrapping_sub(1))
+        && i + 2 < n
+        && fits(i + 1)
+        && adornment(i + 2) == Some((c, len))
+        && blank(i + 3)
+    {
+        return Some(i + 1);
+    }
+    None
 }
 
 fn fence_open(line: &str) -> Option<(char, usize)> {
@@ -448,6 +489,28 @@ mod tests {
         let kinds: Vec<_> = segs.iter().map(|s| s.kind).collect();
         use SegmentKind::*;
         assert_eq!(kinds, [Heading, Paragraph, ListItem, ListItem, Quote]);
+    }
+
+    #[test]
+    fn rest_tilde_adornments_are_titles_not_fences() {
+        let text = "Intro.\n\nTitle one\n~~~~~~~~~\n\nBody one.\n\n~~~~~~~~~\nTitle two\n~~~~~~~~~\n\nBody two.\n";
+        let segs = paragraphs(text);
+        assert_eq!(
+            texts(text, &segs),
+            [
+                "Intro.",
+                "Title one\n~~~~~~~~~",
+                "Body one.",
+                "Title two\n~~~~~~~~~",
+                "Body two."
+            ]
+        );
+        let kinds: Vec<SegmentKind> = segs.iter().map(|s| s.kind).collect();
+        assert_eq!(kinds[1], SegmentKind::Heading);
+        assert_eq!(kinds[3], SegmentKind::Heading);
+        // A tilde fence after a lead-in line is still code: code follows it.
+        let md = "Example:\n~~~~~~~~\nlet x = 1;\n~~~~~~~~\n\nOutro.\n";
+        assert_eq!(texts(md, &paragraphs(md)), ["Example:", "Outro."]);
     }
 
     #[test]
