@@ -199,8 +199,8 @@ fn line_classes(text: &str, lines: &[Line]) -> Vec<Option<LineClass>> {
     let mut in_list = false;
     while i < lines.len() {
         let raw = line_text(i);
-        // reST adorns titles with `~` (and backticks) too: under (or over and under) a
-        // one-line title, such a line is a section underline, not a code fence.
+        // reST adorns titles with `~` too: under (or over and under) a one-line title, such
+        // a line is a section underline, not a code fence.
         if let Some(title) = adorned_title(&line_text, lines.len(), i) {
             classes[i] = Some(LineClass::Blank);
             classes[title] = Some(LineClass::Text);
@@ -257,17 +257,18 @@ fn is_indented_code(line: &str) -> bool {
         && !matches!(classify(line), LineClass::ListItem | LineClass::Blank)
 }
 
-/// When line `i` is a reST adornment of `~` or backticks (nothing else on the line) over or
+/// When line `i` is a reST adornment of four or more `~` (nothing else on the line) over or
 /// under a one-line title, at least as long as the title, with blank lines around the whole:
-/// the title's line. Markdown fences rarely look like that: what follows a fence is code.
+/// the title's line. A Markdown fence looks like that only around one short line of code, and
+/// fences are mostly three marks long. (A reST title with text right under its underline
+/// still reads as a fence: Markdown writes code after a lead-in line that way.)
 fn adorned_title<'a>(line: &impl Fn(usize) -> &'a str, n: usize, i: usize) -> Option<usize> {
     let adornment = |k: usize| {
         let t = line(k).trim_end();
-        let c = t.chars().next().filter(|&c| c == '~' || c == '`')?;
-        (t.len() >= 3 && t.chars().all(|x| x == c)).then_some((c, t.len()))
+        (t.len() >= 4 && t.bytes().all(|b| b == b'~')).then_some(t.len())
     };
     let blank = |k: usize| k >= n || line(k).trim().is_empty();
-    let (c, len) = adornment(i)?;
+    let len = adornment(i)?;
     let fits = |title: usize| {
         let t = line(title).trim();
         !t.is_empty() && t.chars().count() <= len && adornment(title).is_none()
@@ -277,10 +278,10 @@ fn adorned_title<'a>(line: &impl Fn(usize) -> &'a str, n: usize, i: usize) -> Op
         return Some(i - 1);
     }
     // Over a title, with the same adornment under it.
-    if blank(i.wrapping_sub(1))
+    if (i == 0 || blank(i - 1))
         && i + 2 < n
         && fits(i + 1)
-        && adornment(i + 2) == Some((c, len))
+        && adornment(i + 2) == Some(len)
         && blank(i + 3)
     {
         return Some(i + 1);
@@ -508,9 +509,15 @@ mod tests {
         let kinds: Vec<SegmentKind> = segs.iter().map(|s| s.kind).collect();
         assert_eq!(kinds[1], SegmentKind::Heading);
         assert_eq!(kinds[3], SegmentKind::Heading);
-        // A tilde fence after a lead-in line is still code: code follows it.
-        let md = "Example:\n~~~~~~~~\nlet x = 1;\n~~~~~~~~\n\nOutro.\n";
-        assert_eq!(texts(md, &paragraphs(md)), ["Example:", "Outro."]);
+        // Fences are still code: after a lead-in line (code follows them), and around one
+        // short line (three marks, or backticks).
+        for md in [
+            "Example:\n~~~~~~~~\nlet x = 1;\n~~~~~~~~\n\nOutro.\n",
+            "Example:\n\n~~~\nls\n~~~\n\nOutro.\n",
+            "Example:\n\n````\nls\n````\n\nOutro.\n",
+        ] {
+            assert_eq!(texts(md, &paragraphs(md)), ["Example:", "Outro."], "{md:?}");
+        }
     }
 
     #[test]

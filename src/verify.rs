@@ -111,7 +111,8 @@ pub fn jaccard_at_least(a: &[u32], b: &[u32], threshold: f64) -> Option<f64> {
     }
     let (mut i, mut j, mut inter) = (0, 0, 0usize);
     while i < a.len() && j < b.len() {
-        // Checked every 64 steps: cheap next to the merge, and soon enough to save most of it.
+        // Checked every 64 advances (32 to 64 steps): cheap next to the merge, and soon
+        // enough to save most of it.
         let stop = i + j + 64;
         while i + j < stop && i < a.len() && j < b.len() {
             let (x, y) = (a[i], b[j]);
@@ -181,6 +182,9 @@ impl SetStore {
     /// ([`compact_set`]): a set on disk is read once per candidate pair, and sorted when read
     /// if it was not.
     pub fn push(&mut self, set: &[u32]) -> io::Result<()> {
+        if u32::try_from(set.len()).is_err() {
+            return Err(io::Error::other("a document of 2^32 shingles or more"));
+        }
         let sorted = set.windows(2).all(|w| w[0] < w[1]);
         if self.file.is_none() && self.in_mem + set.len() <= self.max_mem {
             if self
@@ -188,8 +192,9 @@ impl SetStore {
                 .last()
                 .is_none_or(|b| b.capacity() - b.len() < set.len())
             {
-                self.blocks
-                    .push(Vec::with_capacity(BLOCK_LEN.max(set.len())));
+                // No block reaches past the budget (unless one set does).
+                let room = BLOCK_LEN.min(self.max_mem - self.in_mem).max(set.len());
+                self.blocks.push(Vec::with_capacity(room));
             }
             let block = self.blocks.len() - 1;
             let b = &mut self.blocks[block];
@@ -391,6 +396,7 @@ mod tests {
         assert_eq!(jaccard_u32(&[1, 2, 3], &[2, 3, 4]), 0.5);
         assert_eq!(jaccard_u32(&[], &[]), 0.0);
         assert_eq!(jaccard_u32(&[7], &[7]), 1.0);
+        assert_eq!(compact_set(&[5 << 32, 3 << 32, 5 << 32 | 1]), vec![3, 5]);
     }
 
     #[test]
@@ -433,7 +439,6 @@ mod tests {
                 assert_eq!(jaccard_at_least(&b, &a, t), want, "case {case} t {t}");
             }
         }
-        assert_eq!(compact_set(&[5 << 32, 3 << 32, 5 << 32 | 1]), vec![3, 5]);
     }
 
     #[test]

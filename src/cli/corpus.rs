@@ -144,6 +144,7 @@ pub struct CorpusArgs {
 
 /// Text bytes per chunk sketched in parallel before its text is dropped.
 pub const CHUNK_BYTES: usize = 4 << 20;
+/// The first chunk's: the cores wait for it while it is read and parsed.
 const FIRST_CHUNK_BYTES: usize = 512 << 10;
 
 /// What the reader thread sends: a chunk of documents, or a problem with one input.
@@ -167,7 +168,6 @@ pub fn stream_chunks(
         scope.spawn(move || {
             let mut chunk: Vec<Document> = Vec::new();
             let mut bytes = 0;
-            // A small first chunk: the cores wait for it, idle, while it is read and parsed.
             let mut chunk_bytes = FIRST_CHUNK_BYTES;
             let mut gone = false; // the receiver stopped: read no further
             for source in sources {

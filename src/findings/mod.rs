@@ -794,6 +794,34 @@ mod tests {
         }
     }
 
+    #[test]
+    fn postings_hold_the_earlier_paragraphs_of_each_feature() {
+        let mut units = vec![
+            prose_unit([vec![], vec![10, 20], vec![]]),
+            prose_unit([vec![], vec![20, 30], vec![]]),
+            prose_unit([vec![], vec![20], vec![]]),
+        ];
+        // A heading between them has no features of its own.
+        units.insert(1, prose_unit([vec![], vec![10, 99], vec![]]));
+        units[1].role = Role::Other;
+        let (mut postings, ids) = Postings::new(&units, |u| [&u.words[1], &[]]);
+        assert_eq!(postings.len(), 3);
+        assert!(ids.of(1).is_empty());
+        let id = |j: usize, k: usize| ids.of(j)[k];
+        let (ten, twenty, thirty) = (id(0, 0), id(0, 1), id(2, 1));
+        assert_eq!([id(2, 0), id(3, 0)], [twenty, twenty]);
+        let frequencies = [ten, twenty, thirty].map(|f| postings.document_frequency(f));
+        assert_eq!(frequencies, [1, 3, 1]);
+        for j in [0, 2] {
+            postings.add(ids.of(j), j);
+        }
+        assert_eq!(postings.so_far(twenty), [0, 2]);
+        assert_eq!(postings.so_far(ten), [0]);
+        postings.add(ids.of(3), 3);
+        assert_eq!(postings.so_far(twenty), [0, 2, 3]);
+        assert_eq!(postings.so_far(thirty), [2]);
+    }
+
     proptest::proptest! {
         #[test]
         fn similarity_bound_is_never_below_similarity(

@@ -10,7 +10,7 @@ use ahash::AHashMap;
 pub(super) struct Postings {
     /// Postings of feature `id`: `entries[start[id]..start[id + 1]]`, the paragraphs that
     /// have it, in order; the first `added[id]` of them are those added so far.
-    start: Vec<u32>,
+    start: Vec<usize>,
     added: Vec<u32>,
     entries: Vec<u32>,
 }
@@ -18,12 +18,13 @@ pub(super) struct Postings {
 /// The feature ids of each paragraph (empty unless prose), in the order of its features.
 pub(super) struct FeatureIds {
     ids: Vec<u32>,
-    at: Vec<usize>,
+    /// Paragraph j's ids are `ids[starts[j]..starts[j + 1]]`.
+    starts: Vec<usize>,
 }
 
 impl FeatureIds {
     pub(super) fn of(&self, j: usize) -> &[u32] {
-        &self.ids[self.at[j]..self.at[j + 1]]
+        &self.ids[self.starts[j]..self.starts[j + 1]]
     }
 }
 
@@ -38,7 +39,7 @@ impl Postings {
         let mut count: Vec<u32> = Vec::new();
         let mut ids = FeatureIds {
             ids: Vec::new(),
-            at: vec![0],
+            starts: vec![0],
         };
         for u in units {
             if u.role == Role::Prose {
@@ -52,38 +53,43 @@ impl Postings {
                     ids.ids.push(id);
                 }
             }
-            ids.at.push(ids.ids.len());
+            ids.starts.push(ids.ids.len());
         }
         let mut start = Vec::with_capacity(count.len() + 1);
-        let mut total = 0u32;
+        let mut total = 0;
         start.push(0);
-        for c in &count {
-            total += c;
+        for &c in &count {
+            total += c as usize;
             start.push(total);
         }
         let postings = Postings {
             start,
             added: vec![0; count.len()],
-            entries: vec![0; total as usize],
+            entries: vec![0; total],
         };
         (postings, ids)
     }
 
+    /// Number of distinct features.
+    pub(super) fn len(&self) -> usize {
+        self.added.len()
+    }
+
     /// Paragraphs with feature `id` added so far.
     pub(super) fn so_far(&self, id: u32) -> &[u32] {
-        let from = self.start[id as usize] as usize;
+        let from = self.start[id as usize];
         &self.entries[from..from + self.added[id as usize] as usize]
     }
 
     /// Paragraphs the feature occurs in, in the whole document.
-    fn document_frequency(&self, id: u32) -> u32 {
+    pub(super) fn document_frequency(&self, id: u32) -> usize {
         self.start[id as usize + 1] - self.start[id as usize]
     }
 
     /// Adds paragraph `j` (after all earlier ones) to the postings of its features `ids`.
     pub(super) fn add(&mut self, ids: &[u32], j: usize) {
         for &id in ids {
-            let at = (self.start[id as usize] + self.added[id as usize]) as usize;
+            let at = self.start[id as usize] + self.added[id as usize] as usize;
             self.entries[at] = j as u32;
             self.added[id as usize] += 1;
         }
@@ -100,7 +106,7 @@ pub(super) struct Weights {
 impl Weights {
     pub(super) fn new(units: &[Unit], features: &Postings) -> Self {
         let n = units.iter().filter(|u| u.role == Role::Prose).count() as f64;
-        let by_id = (0..features.added.len() as u32)
+        let by_id = (0..features.len() as u32)
             .map(|id| {
                 ((n + 1.0) / features.document_frequency(id) as f64)
                     .ln()
