@@ -247,7 +247,8 @@ impl DocAnalyzer {
         for seg in segments {
             let body = seg.span.slice(text);
             let links = link_ranges(body, seg.span.start);
-            let all_stems = content.hashes(self, text, seg.span);
+            let mut word_hashes = Vec::new();
+            let all_stems = content.hashes_and_words(self, text, seg.span, &mut word_hashes);
             let stems: Vec<(Span, u64)> = all_stems
                 .iter()
                 .copied()
@@ -273,7 +274,7 @@ impl DocAnalyzer {
             // Only prose is compared or cited; other units need no word sets or stems.
             let (words, all_stems) = if role == Role::Prose {
                 let starts = all_stems.iter().map(|&(s, h)| (s.start, h)).collect();
-                (self.word_sets(text, seg.span), starts)
+                (self.word_sets(&word_hashes), starts)
             } else {
                 Default::default()
             };
@@ -358,13 +359,12 @@ impl DocAnalyzer {
             .min(units[j].list_start)
     }
 
-    /// Word 1-gram, 2-gram and k-gram sets of a span: edited copies keep most of all three.
-    fn word_sets(&self, text: &str, span: Span) -> [Vec<u64>; 3] {
-        let mut hashes = Vec::new();
-        self.shingler.word_hashes(text, span, &mut hashes);
+    /// Word 1-gram, 2-gram and k-gram sets of a span's word hashes: edited copies keep most
+    /// of all three.
+    fn word_sets(&self, hashes: &[u64]) -> [Vec<u64>; 3] {
         let set = |k: usize| {
             let mut v = Vec::with_capacity(hashes.len());
-            kgrams(&hashes, k, &mut v);
+            kgrams(hashes, k, &mut v);
             v.sort_unstable();
             v.dedup();
             v
@@ -621,9 +621,22 @@ struct ContentHasher {
 impl ContentHasher {
     /// The content words of `text[span]` (stopwords dropped) as stem hashes, with their spans.
     fn hashes(&mut self, doc: &DocAnalyzer, text: &str, span: Span) -> Vec<(Span, u64)> {
+        self.hashes_and_words(doc, text, span, &mut Vec::new())
+    }
+
+    /// [`ContentHasher::hashes`], also appending the hash of every word to `all_words`, as
+    /// [`Shingler::word_hashes`] does (doc mode splits words by UAX #29): one pass for both.
+    fn hashes_and_words(
+        &mut self,
+        doc: &DocAnalyzer,
+        text: &str,
+        span: Span,
+        all_words: &mut Vec<u64>,
+    ) -> Vec<(Span, u64)> {
         let mut out = Vec::new();
         words(text, span, |s, w| {
             normalize(w, &mut self.buf);
+            all_words.push(doc.shingler.hash_word(&self.buf));
             let stem = match self.stems.get(self.buf.as_str()) {
                 Some(&cached) => cached,
                 None => {
@@ -792,6 +805,19 @@ mod tests {
             sign_off: false,
             recap_context: false,
         }
+    }
+
+    #[test]
+    fn one_pass_gives_the_shinglers_word_hashes() {
+        let doc = DocAnalyzer::new(DocOptions::default()).unwrap();
+        let text = "Ünïcödé Words, can't e.g. 3.5 m — 漢字かな and Straße STRASSE x_y.";
+        let span = Span::new(0, text.len());
+        let mut words = Vec::new();
+        let stems = ContentHasher::default().hashes_and_words(&doc, text, span, &mut words);
+        let mut want = Vec::new();
+        doc.shingler.word_hashes(text, span, &mut want);
+        assert_eq!(words, want);
+        assert!(!stems.is_empty() && stems.len() < words.len());
     }
 
     #[test]
