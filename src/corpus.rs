@@ -548,7 +548,7 @@ impl CorpusBuilder {
             }
         }
         if let Some(sets) = self.sets.as_mut() {
-            let set = doc.set.as_deref().ok_or_else(|| {
+            let set = doc.set.ok_or_else(|| {
                 Error::Option(
                     "exact verification needs shingle sets: sketch with sets, or use \
                      --verify estimate"

@@ -128,13 +128,10 @@ pub fn jaccard_at_least(a: &[u32], b: &[u32], threshold: f64) -> Option<f64> {
     (similarity >= threshold).then_some(similarity)
 }
 
-/// Hashes per block of in-memory sets (4 MB).
-const BLOCK_LEN: usize = 1 << 20;
-
 /// Where a document's set is.
 #[derive(Clone, Copy, Debug)]
 struct Slot {
-    /// In the temp file: its byte offset; in memory: block << 32 | index in the block.
+    /// In the temp file: its byte offset; in memory: its index in `mem`.
     offset: u64,
     len: u32,
     on_disk: bool,
@@ -142,21 +139,13 @@ struct Slot {
     sorted: bool,
 }
 
-/// The block and index in it of an in-memory slot.
-fn in_block(s: &Slot) -> (usize, usize) {
-    (
-        (s.offset >> 32) as usize,
-        (s.offset & u64::from(u32::MAX)) as usize,
-    )
-}
-
 /// Compact shingle hashes of all documents ([`compact_hashes`]), in memory up to a budget,
 /// then in a temp file. They become sets (sorted, no repeats) when [`SetStore::get`] reads
 /// them, in memory once [`SetStore::sort_sets`] has sorted them.
 pub struct SetStore {
-    /// Sets in memory, in blocks of [`BLOCK_LEN`] hashes (or one larger set): one growing
-    /// vector would copy everything at each doubling.
-    blocks: Vec<Vec<u32>>,
+    /// Sets in memory, as the sketching threads made them: copying them into one buffer
+    /// would make the one thread that adds documents touch all that fresh memory.
+    mem: Vec<Box<[u32]>>,
     in_mem: usize,
     slots: Vec<Slot>,
     max_mem: usize,
@@ -168,7 +157,7 @@ impl SetStore {
     /// A store keeping at most `budget_bytes` of sets in memory.
     pub fn new(budget_bytes: usize) -> Self {
         SetStore {
-            blocks: Vec::new(),
+            mem: Vec::new(),
             in_mem: 0,
             slots: Vec::new(),
             max_mem: budget_bytes / 4,
@@ -181,31 +170,20 @@ impl SetStore {
     /// numbered in the order they are added). Once sets go to disk, push them sorted
     /// ([`compact_set`]): a set on disk is read once per candidate pair, and sorted when read
     /// if it was not.
-    pub fn push(&mut self, set: &[u32]) -> io::Result<()> {
-        if u32::try_from(set.len()).is_err() {
+    pub fn push(&mut self, set: Vec<u32>) -> io::Result<()> {
+        let Ok(len) = u32::try_from(set.len()) else {
             return Err(io::Error::other("a document of 2^32 shingles or more"));
-        }
+        };
         let sorted = set.windows(2).all(|w| w[0] < w[1]);
         if self.file.is_none() && self.in_mem + set.len() <= self.max_mem {
-            if self
-                .blocks
-                .last()
-                .is_none_or(|b| b.capacity() - b.len() < set.len())
-            {
-                // No block reaches past the budget (unless one set does).
-                let room = BLOCK_LEN.min(self.max_mem - self.in_mem).max(set.len());
-                self.blocks.push(Vec::with_capacity(room));
-            }
-            let block = self.blocks.len() - 1;
-            let b = &mut self.blocks[block];
             self.slots.push(Slot {
-                offset: (block as u64) << 32 | b.len() as u64,
-                len: set.len() as u32,
+                offset: self.mem.len() as u64,
+                len,
                 on_disk: false,
                 sorted,
             });
-            b.extend_from_slice(set);
             self.in_mem += set.len();
+            self.mem.push(set.into_boxed_slice());
             return Ok(());
         }
         if self.file.is_none() {
@@ -220,7 +198,7 @@ impl SetStore {
         w.write_all(&bytes)?;
         self.slots.push(Slot {
             offset: self.file_len,
-            len: set.len() as u32,
+            len,
             on_disk: true,
             sorted,
         });
@@ -253,37 +231,24 @@ impl SetStore {
 
     /// Sorts (and removes repeats from) the in-memory sets of `docs`, in parallel.
     pub fn sort_sets(&mut self, docs: impl IntoIterator<Item = u32>) {
-        let mut wanted = vec![false; self.slots.len()];
+        let mut wanted = vec![false; self.mem.len()];
         for d in docs {
-            wanted[d as usize] = true;
-        }
-        // Each wanted document's slice of its block (slots are in block order).
-        let mut parts: Vec<(usize, &mut [u32])> = Vec::new();
-        let mut blocks = self.blocks.iter_mut().enumerate();
-        let (mut at_block, mut rest, mut consumed): (usize, &mut [u32], usize) =
-            (usize::MAX, &mut [], 0);
-        for (i, s) in self.slots.iter().enumerate() {
-            if s.on_disk || s.sorted || !wanted[i] {
-                continue;
+            let s = &self.slots[d as usize];
+            if !s.on_disk && !s.sorted {
+                wanted[s.offset as usize] = true;
             }
-            let (block, offset) = in_block(s);
-            while at_block != block {
-                let (k, b) = blocks.next().expect("in-memory slots point into blocks");
-                (at_block, rest, consumed) = (k, b.as_mut_slice(), 0);
-            }
-            let (_, tail) = std::mem::take(&mut rest).split_at_mut(offset - consumed);
-            let (set, tail) = tail.split_at_mut(s.len as usize);
-            consumed = offset + s.len as usize;
-            rest = tail;
-            parts.push((i, set));
         }
-        let lens: Vec<(usize, usize)> = parts
-            .into_par_iter()
-            .map(|(i, set)| (i, sort_dedup(set)))
+        let lens: Vec<(usize, usize)> = self
+            .mem
+            .par_iter_mut()
+            .enumerate()
+            .filter(|(k, _)| wanted[*k])
+            .map(|(k, set)| (k, sort_dedup(set)))
             .collect();
-        for (i, len) in lens {
-            self.slots[i].len = len as u32;
-            self.slots[i].sorted = true;
+        // The in-memory sets are those of the first documents, in order: set k is document k's.
+        for (k, len) in lens {
+            self.slots[k].len = len as u32;
+            self.slots[k].sorted = true;
         }
     }
 
@@ -292,8 +257,7 @@ impl SetStore {
     pub fn get<'a>(&'a self, doc: u32, buf: &'a mut Vec<u32>) -> io::Result<&'a [u32]> {
         let s = self.slots[doc as usize];
         if !s.on_disk {
-            let (block, offset) = in_block(&s);
-            let set = &self.blocks[block][offset..offset + s.len as usize];
+            let set = &self.mem[s.offset as usize][..s.len as usize];
             if s.sorted {
                 return Ok(set);
             }
@@ -448,7 +412,7 @@ mod tests {
         for s in &sets {
             // Pushed reversed and with a repeat: sets come out sorted, without it.
             let raw: Vec<u32> = s.iter().rev().chain(&s[..1]).copied().collect();
-            store.push(&raw).unwrap();
+            store.push(raw).unwrap();
         }
         store.finish_writing().unwrap();
         assert!(store.spilled());
@@ -467,18 +431,9 @@ mod tests {
     }
 
     #[test]
-    fn sets_across_memory_blocks_read_back() {
-        // Sets of uneven sizes (one larger than a block) fill several blocks.
-        let sizes = [
-            300_000usize,
-            1,
-            700_000,
-            250_000,
-            BLOCK_LEN + 5,
-            0,
-            90_000,
-            400_000,
-        ];
+    fn sets_in_memory_read_back_sorted() {
+        // Sets of uneven sizes, sorted some at a time.
+        let sizes = [300_000usize, 1, 700_000, 250_000, 0, 90_000, 400_000];
         let sets: Vec<Vec<u32>> = sizes
             .iter()
             .enumerate()
@@ -490,13 +445,9 @@ mod tests {
             .collect();
         let mut store = SetStore::new(usize::MAX);
         for s in &sets {
-            store.push(s).unwrap();
+            store.push(s.clone()).unwrap();
         }
-        assert!(
-            !store.spilled() && store.blocks.len() >= 3,
-            "{}",
-            store.blocks.len()
-        );
+        assert!(!store.spilled());
         let sorted: Vec<Vec<u32>> = sets.iter().map(|s| compact_set_of(s)).collect();
         let mut buf = Vec::new();
         let check = |store: &SetStore, buf: &mut Vec<u32>| {
@@ -505,7 +456,7 @@ mod tests {
             }
         };
         check(&store, &mut buf);
-        store.sort_sets([6, 2, 4, 3]);
+        store.sort_sets([5, 2, 3]);
         check(&store, &mut buf);
         store.sort_sets(0..sets.len() as u32);
         check(&store, &mut buf);
