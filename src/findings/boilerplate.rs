@@ -201,5 +201,9 @@ mod tests {
         assert_eq!(r.len(), 2);
         assert_eq!(r[0].slice(body), "](https://x.org/a)");
         assert_eq!(r[1].slice(body), "https://y.org/b");
+        // Around multi-byte chars, and with near-misses ("hat", "w.", "<b>").
+        let body = "é[ü](https://x.org/é) hat w. <b> ñ www.ü.de/ä, <https://z.org>";
+        let r: Vec<&str> = link_ranges(body, 0).iter().map(|s| s.slice(body)).collect();
+        assert_eq!(r, ["](https://x.org/é)", "www.ü.de/ä,", "<https://z.org>"]);
     }
 }
