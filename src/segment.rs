@@ -492,6 +492,32 @@ mod tests {
         assert_eq!(kinds, [Heading, Paragraph, ListItem, ListItem, Quote]);
     }
 
+    proptest::proptest! {
+        /// Documents made of the lines that steer segmentation (fences, adornments, headings,
+        /// lists, tables, code, front matter, blanks): segments stay ordered, disjoint,
+        /// trimmed and on char boundaries, and each sentence lies inside its segment.
+        #[test]
+        fn line_soups_segment_cleanly(lines in proptest::collection::vec(proptest::sample::select(vec![
+            "", "  ", "~~~~", "~~~~~~~~~~", "~~~", "```", "````rust", "Title", "Ünïcödé title é",
+            "Some prose. More prose!", "# Heading", "- item", "1. step", "> quote", "| a | b |",
+            "|---|---|", "    indented code", "---", "+++", "<!-- deja-ignore -->", "\u{a0}x\u{2003}",
+        ]), 0..40), crlf in proptest::bool::ANY) {
+            let text = lines.join(if crlf { "\r\n" } else { "\n" });
+            let mut end = 0;
+            for seg in paragraphs(&text) {
+                let span = seg.span;
+                proptest::prop_assert!(end <= span.start && span.start < span.end && span.end <= text.len());
+                proptest::prop_assert!(text.is_char_boundary(span.start) && text.is_char_boundary(span.end));
+                let body = span.slice(&text);
+                proptest::prop_assert_eq!(body, body.trim());
+                for sentence in sentences(&text, span) {
+                    proptest::prop_assert!(span.start <= sentence.start && sentence.end <= span.end);
+                }
+                end = span.end;
+            }
+        }
+    }
+
     #[test]
     fn rest_tilde_adornments_are_titles_not_fences() {
         let text = "Intro.\n\nTitle one\n~~~~~~~~~\n\nBody one.\n\n~~~~~~~~~\nTitle two\n~~~~~~~~~\n\nBody two.\n";
