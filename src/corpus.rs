@@ -238,6 +238,15 @@ impl Sketcher {
         out
     }
 
+    /// Sketches `docs` in parallel, in order; `with_set`: keep their compact shingle sets.
+    pub fn sketch_chunk(&self, docs: &[Document], with_set: bool) -> Vec<SketchedDoc> {
+        docs.par_iter()
+            .map_init(Scratch::default, |scratch, d| {
+                self.sketch_with(scratch, d, with_set)
+            })
+            .collect()
+    }
+
     /// Sketches one document; `with_set`: keep its compact shingle set.
     pub fn sketch(&self, doc: &Document, with_set: bool) -> SketchedDoc {
         self.sketch_with(&mut Scratch::default(), doc, with_set)
@@ -470,13 +479,18 @@ impl CorpusBuilder {
 
     /// Sketches a chunk of documents in parallel and adds them in order. Returns notices.
     pub fn add_documents(&mut self, docs: &[Document]) -> Result<Vec<Notice>> {
-        let with_set = self.wants_sets();
-        let mut sketched: Vec<SketchedDoc> = docs
-            .par_iter()
-            .map_init(Scratch::default, |scratch, d| {
-                self.sketcher.sketch_with(scratch, d, with_set)
-            })
-            .collect();
+        let sketched = self.sketcher.sketch_chunk(docs, self.wants_sets());
+        self.add_chunk(docs, sketched)
+    }
+
+    /// Adds `docs`, sketched by [`Sketcher::sketch_chunk`] (with sets when
+    /// [`CorpusBuilder::wants_sets`]), in order. Returns notices. The next chunk can be
+    /// sketched meanwhile, by a clone of [`CorpusBuilder::sketcher`].
+    pub fn add_chunk(
+        &mut self,
+        docs: &[Document],
+        mut sketched: Vec<SketchedDoc>,
+    ) -> Result<Vec<Notice>> {
         if self.sets.as_ref().is_some_and(SetStore::spilled) {
             // Sets now go to disk, where they are read once per candidate pair: sort them
             // here, in parallel, rather than at every read.

@@ -453,3 +453,61 @@ fn both_sketches_find_the_same_pairs() {
     let (code, _, err) = run(&["corpus", "--sketches", path_str(&so), path_str(&sm)]);
     assert_eq!(code, 2, "{err}");
 }
+
+/// A corpus of several chunks (over 4.5 MB: the first chunk is 512 KB, the next 4 MB), with
+/// copies planted across chunk boundaries: the pipeline that adds one chunk while it
+/// sketches the next finds them all, the same way for any thread count.
+#[test]
+fn copies_across_chunks_are_found_whatever_the_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.jsonl");
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut word = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        format!("w{}", state % 50_000)
+    };
+    let mut texts: Vec<String> = (0..1_500)
+        .map(|i| {
+            let body: Vec<String> = (0..550).map(|_| word()).collect();
+            let mut t = body.join(" ");
+            if i % 10 == 0 {
+                t.push_str("\n\nThis is the shared footer of the whole site, on every tenth page.");
+            }
+            t
+        })
+        .collect();
+    for i in 0..50 {
+        texts[i * 10 + 700] = texts[i * 10].clone();
+    }
+    let mut f = std::fs::File::create(&path).unwrap();
+    for (i, t) in texts.iter().enumerate() {
+        writeln!(f, "{}", serde_json::json!({"id": i, "text": t})).unwrap();
+    }
+    drop(f);
+    assert!(std::fs::metadata(&path).unwrap().len() > 5_000_000);
+    let p = path_str(&path);
+    let (code, one, err) = run(&["corpus", p, "--format", "jsonl", "--threads", "1"]);
+    assert_eq!(code, 0, "{err}");
+    let (_, two, _) = run(&["corpus", p, "--format", "jsonl", "--threads", "2"]);
+    assert_eq!(one, two, "output depends on --threads");
+    let recs: Vec<Value> = one
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(recs[0]["documents"], 1_500);
+    let pairs: Vec<(i64, i64)> = recs
+        .iter()
+        .filter(|r| r["type"] == "pair")
+        .map(|r| (r["a"].as_i64().unwrap(), r["b"].as_i64().unwrap()))
+        .collect();
+    let want: Vec<(i64, i64)> = (0..50).map(|i| (i * 10, i * 10 + 700)).collect();
+    assert_eq!(pairs, want);
+    let footer: Vec<&Value> = recs
+        .iter()
+        .filter(|r| r["type"] == "repeated_paragraph")
+        .collect();
+    assert_eq!(footer.len(), 1);
+    assert_eq!(footer[0]["count"], 150);
+}

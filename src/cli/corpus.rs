@@ -161,7 +161,7 @@ pub fn stream_chunks(
     input: &InputOptions,
     problems: &mut Problems,
     progress: &Progress,
-    mut f: impl FnMut(&[Document], &mut Problems) -> Result<()>,
+    mut f: impl FnMut(Vec<Document>, &mut Problems) -> Result<()>,
 ) -> Result<()> {
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Msg>(2);
@@ -206,7 +206,7 @@ pub fn stream_chunks(
         });
         for msg in rx {
             match msg {
-                Msg::Chunk(chunk) => f(&chunk, problems)?,
+                Msg::Chunk(chunk) => f(chunk, problems)?,
                 Msg::Problem(e, true) => {
                     problems.warn(progress, "skipped binary file", &format!("skipping {e}"))
                 }
@@ -260,15 +260,42 @@ pub fn build(
         let input = common.input_options();
         let sources = sources(paths, &input, problems, progress);
         let mut builder = CorpusBuilder::new(opts.options(opts.sketch.params())?)?;
+        let sketcher = builder.sketcher().clone();
+        let with_set = builder.wants_sets();
         let mut bytes = 0u64;
+        // Adding a chunk is one thread's work: it runs while the next chunk is sketched.
+        let mut pending: Option<(Vec<Document>, Vec<deja::corpus::SketchedDoc>)> = None;
+        let add =
+            |builder: &mut CorpusBuilder,
+             (docs, sketched): (Vec<Document>, Vec<deja::corpus::SketchedDoc>)| {
+                let n = docs.iter().map(|d| d.text.len() as u64).sum::<u64>();
+                builder
+                    .add_chunk(&docs, sketched)
+                    .map(|notices| (notices, n))
+            };
+        let mut log =
+            |builder: &CorpusBuilder, (notices, n): (Vec<Notice>, u64), problems: &mut Problems| {
+                for notice in &notices {
+                    log_notice(problems, progress, notice);
+                }
+                bytes += n;
+                progress.update("sketch", builder.documents(), bytes);
+            };
         stream_chunks(&sources, &input, problems, progress, |chunk, problems| {
-            for n in builder.add_documents(chunk)? {
-                log_notice(problems, progress, &n);
+            let (sketched, added) = rayon::join(
+                || sketcher.sketch_chunk(&chunk, with_set),
+                || pending.take().map(|p| add(&mut builder, p)).transpose(),
+            );
+            if let Some(added) = added? {
+                log(&builder, added, problems);
             }
-            bytes += chunk.iter().map(|d| d.text.len() as u64).sum::<u64>();
-            progress.update("sketch", builder.documents(), bytes);
+            pending = Some((chunk, sketched));
             Ok(())
         })?;
+        if let Some(p) = pending.take() {
+            let added = add(&mut builder, p)?;
+            log(&builder, added, problems);
+        }
         builder
     } else {
         let mut readers = Vec::new();

@@ -6,9 +6,8 @@ use super::progress::{Problems, Progress};
 use super::{CommonArgs, Outcome};
 use anyhow::{Context, Result};
 use clap::Args;
-use deja::corpus::{Scratch, SketchedDoc, Sketcher};
+use deja::corpus::{SketchedDoc, Sketcher};
 use deja::sigfile::SigWriter;
-use rayon::prelude::*;
 use std::path::PathBuf;
 
 #[derive(Args)]
@@ -49,12 +48,7 @@ pub fn run(args: SketchArgs) -> Result<Outcome> {
         &mut problems,
         &progress,
         |chunk, problems| {
-            let sketched: Vec<SketchedDoc> = chunk
-                .par_iter()
-                .map_init(Scratch::default, |scratch, d| {
-                    sketcher.sketch_with(scratch, d, !args.no_sets)
-                })
-                .collect();
+            let sketched: Vec<SketchedDoc> = sketcher.sketch_chunk(&chunk, !args.no_sets);
             for s in &sketched {
                 if !seen.insert(s.id.clone()) {
                     log_notice(
