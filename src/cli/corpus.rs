@@ -5,7 +5,9 @@ use super::progress::{error_kind, Problems, Progress};
 use super::{paths_or_stdin, CommonArgs, Outcome};
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use deja::corpus::{parse_size, CorpusBuilder, CorpusOptions, Notice, SketchMethod, SketchParams};
+use deja::corpus::{
+    parse_size, CorpusBuilder, CorpusOptions, Notice, SketchMethod, SketchParams, SketchedDoc,
+};
 use deja::input::{expand, read_documents, Document, InputOptions, Source};
 use deja::report::{write_corpus, Format};
 use deja::shingle::WordSplit;
@@ -264,15 +266,14 @@ pub fn build(
         let with_set = builder.wants_sets();
         let mut bytes = 0u64;
         // Adding a chunk is one thread's work: it runs while the next chunk is sketched.
-        let mut pending: Option<(Vec<Document>, Vec<deja::corpus::SketchedDoc>)> = None;
-        let add =
-            |builder: &mut CorpusBuilder,
-             (docs, sketched): (Vec<Document>, Vec<deja::corpus::SketchedDoc>)| {
-                let n = docs.iter().map(|d| d.text.len() as u64).sum::<u64>();
-                builder
-                    .add_chunk(&docs, sketched)
-                    .map(|notices| (notices, n))
-            };
+        type Sketched = (Vec<Document>, Vec<SketchedDoc>);
+        let mut pending: Option<Sketched> = None;
+        let add = |builder: &mut CorpusBuilder, (docs, sketched): Sketched| {
+            let n: u64 = docs.iter().map(|d| d.text.len() as u64).sum();
+            builder
+                .add_chunk(&docs, sketched)
+                .map(|notices| (notices, n))
+        };
         let mut log =
             |builder: &CorpusBuilder, (notices, n): (Vec<Notice>, u64), problems: &mut Problems| {
                 for notice in &notices {
