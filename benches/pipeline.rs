@@ -17,7 +17,7 @@ use deja::findings::{DocAnalyzer, DocOptions};
 use deja::shingle::Shingler;
 use deja::sketch::{MinHasher, DEFAULT_SEED};
 use deja::span::Span;
-use deja::tokenize::words;
+use deja::tokenize::{words, Analyzer};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -55,10 +55,7 @@ enum Sequel {
 
 /// A document of about `size` bytes: paragraphs of the fixture in order, then `sequel`.
 fn document_of(size: usize, sequel: Sequel) -> String {
-    let stopwords: std::collections::HashSet<&str> = stop_words::get(stop_words::LANGUAGE::English)
-        .iter()
-        .copied()
-        .collect();
+    let english = Analyzer::new("english").unwrap();
     let paragraphs: Vec<&str> = TEXT.split("\n\n").collect();
     let mut out = String::with_capacity(size + 4096);
     let mut round = 0usize;
@@ -69,7 +66,7 @@ fn document_of(size: usize, sequel: Sequel) -> String {
             }
             match sequel {
                 _ if round == 0 => out.push_str(p),
-                Sequel::Book => relabel(p, round, &stopwords, &mut out),
+                Sequel::Book => relabel(p, round, &english, &mut out),
                 Sequel::Copies => {
                     for (i, w) in p.split(' ').enumerate() {
                         if i > 0 {
@@ -91,8 +88,9 @@ fn document_of(size: usize, sequel: Sequel) -> String {
     out
 }
 
-/// `p` with each ASCII word that is not a stopword suffixed by two letters naming `round`.
-fn relabel(p: &str, round: usize, stopwords: &std::collections::HashSet<&str>, out: &mut String) {
+/// `p` with each ASCII word that is not a stopword (as `deja doc` reads them) suffixed by two
+/// letters naming `round`.
+fn relabel(p: &str, round: usize, english: &Analyzer, out: &mut String) {
     let suffix = [b"qwxz"[round % 4] as char, b"jvkp"[round / 4 % 4] as char];
     let mut rest = p;
     while let Some(start) = rest.find(|c: char| c.is_ascii_alphabetic()) {
@@ -102,7 +100,7 @@ fn relabel(p: &str, round: usize, stopwords: &std::collections::HashSet<&str>, o
             .unwrap_or(rest.len() - start);
         let word = &rest[start..start + word_len];
         out.push_str(word);
-        if !stopwords.contains(word.to_ascii_lowercase().as_str()) {
+        if !english.is_stopword(&word.to_ascii_lowercase()) {
             out.extend(suffix);
         }
         rest = &rest[start + word_len..];

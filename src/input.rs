@@ -226,10 +226,11 @@ pub fn decode_text(path: &Path, bytes: Vec<u8>) -> Result<String> {
     })
 }
 
-/// Record bytes read before a batch is parsed (in parallel); the first batch is smaller, as
-/// nothing else can run before it is parsed.
+/// Record bytes read before a batch is parsed (in parallel).
 const BATCH_BYTES: usize = 4 << 20;
-const FIRST_BATCH_BYTES: usize = 512 << 10;
+/// The first batch's: nothing else can run before the first documents are parsed (and
+/// callers that group documents keep their first group this small too).
+pub const FIRST_BATCH_BYTES: usize = 512 << 10;
 
 fn read_jsonl(
     source: &Source,

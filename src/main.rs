@@ -6,5 +6,7 @@ fn main() -> std::process::ExitCode {
     cli::run()
 }
 
+/// mimalloc: corpus runs allocate and free many small texts and sets per chunk; ~15 %
+/// faster than the system allocator on 2 cores (README, Benchmarks).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -8,7 +8,7 @@ use clap::Args;
 use deja::corpus::{
     parse_size, CorpusBuilder, CorpusOptions, Notice, SketchMethod, SketchParams, SketchedDoc,
 };
-use deja::input::{expand, read_documents, Document, InputOptions, Source};
+use deja::input::{expand, read_documents, Document, InputOptions, Source, FIRST_BATCH_BYTES};
 use deja::report::{write_corpus, Format};
 use deja::shingle::WordSplit;
 use deja::sigfile::SigReader;
@@ -144,10 +144,9 @@ pub struct CorpusArgs {
     sketches: Vec<PathBuf>,
 }
 
-/// Text bytes per chunk sketched in parallel before its text is dropped.
+/// Text bytes per chunk sketched in parallel before its text is dropped (the first chunk
+/// is as small as the input's first batch, so that sketching starts at once).
 pub const CHUNK_BYTES: usize = 4 << 20;
-/// The first chunk's: the cores wait for it while it is read and parsed.
-const FIRST_CHUNK_BYTES: usize = 512 << 10;
 
 /// What the reader thread sends: a chunk of documents, or a problem with one input.
 enum Msg {
@@ -170,7 +169,7 @@ pub fn stream_chunks(
         scope.spawn(move || {
             let mut chunk: Vec<Document> = Vec::new();
             let mut bytes = 0;
-            let mut chunk_bytes = FIRST_CHUNK_BYTES;
+            let mut chunk_bytes = FIRST_BATCH_BYTES;
             let mut gone = false; // the receiver stopped: read no further
             for source in sources {
                 if gone {

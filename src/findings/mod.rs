@@ -23,6 +23,7 @@ use crate::span::Span;
 use crate::tokenize::{normalize, words, Analyzer};
 use ahash::AHashMap;
 use serde::Serialize;
+use serde_json::Value;
 
 mod boilerplate;
 mod evidence;
@@ -33,7 +34,6 @@ use boilerplate::{is_boilerplate, is_sign_off, link_ranges, within};
 use evidence::SentenceFeatures;
 use postings::{Postings, Weights};
 use recap::mark_recap_context;
-use serde_json::Value;
 
 /// Options of the intra-document analysis.
 #[derive(Clone, Debug)]
@@ -248,7 +248,7 @@ impl DocAnalyzer {
             let body = seg.span.slice(text);
             let links = link_ranges(body, seg.span.start);
             let mut word_hashes = Vec::new();
-            let all_stems = content.hashes_and_words(self, text, seg.span, &mut word_hashes);
+            let all_stems = content.hashes_and_words(self, text, seg.span, Some(&mut word_hashes));
             let stems: Vec<(Span, u64)> = all_stems
                 .iter()
                 .copied()
@@ -621,22 +621,24 @@ struct ContentHasher {
 impl ContentHasher {
     /// The content words of `text[span]` (stopwords dropped) as stem hashes, with their spans.
     fn hashes(&mut self, doc: &DocAnalyzer, text: &str, span: Span) -> Vec<(Span, u64)> {
-        self.hashes_and_words(doc, text, span, &mut Vec::new())
+        self.hashes_and_words(doc, text, span, None)
     }
 
-    /// [`ContentHasher::hashes`], also appending the hash of every word to `all_words`, as
+    /// [`ContentHasher::hashes`], also appending the hash of every word to `all_words` (if any), as
     /// [`Shingler::word_hashes`] does (doc mode splits words by UAX #29): one pass for both.
     fn hashes_and_words(
         &mut self,
         doc: &DocAnalyzer,
         text: &str,
         span: Span,
-        all_words: &mut Vec<u64>,
+        mut all_words: Option<&mut Vec<u64>>,
     ) -> Vec<(Span, u64)> {
         let mut out = Vec::new();
         words(text, span, |s, w| {
             normalize(w, &mut self.buf);
-            all_words.push(doc.shingler.hash_word(&self.buf));
+            if let Some(all) = all_words.as_deref_mut() {
+                all.push(doc.shingler.hash_word(&self.buf));
+            }
             let stem = match self.stems.get(self.buf.as_str()) {
                 Some(&cached) => cached,
                 None => {
@@ -813,7 +815,7 @@ mod tests {
         let text = "Ünïcödé Words, can't e.g. 3.5 m — 漢字かな and Straße STRASSE x_y.";
         let span = Span::new(0, text.len());
         let mut words = Vec::new();
-        let stems = ContentHasher::default().hashes_and_words(&doc, text, span, &mut words);
+        let stems = ContentHasher::default().hashes_and_words(&doc, text, span, Some(&mut words));
         let mut want = Vec::new();
         doc.shingler.word_hashes(text, span, &mut want);
         assert_eq!(words, want);
