@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use rayon::prelude::*;
 use serde::de::DeserializeSeed;
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// One document: its id (a path, `-`, or the JSONL record's own id) and its text.
@@ -234,18 +234,51 @@ pub const FIRST_BATCH_BYTES: usize = 512 << 10;
 
 fn read_jsonl(
     source: &Source,
-    reader: Box<dyn Read + Send>,
+    mut reader: Box<dyn Read + Send>,
     opts: &InputOptions,
     mut f: impl FnMut(Result<Document>, &[u8]),
 ) -> Result<()> {
     let path = source.path();
-    let mut reader = BufReader::with_capacity(1 << 20, reader);
-    // A batch: the raw lines back to back in `buf`, each as (line number, start, end).
-    let mut buf = Vec::new();
-    let mut lines: Vec<(usize, usize, usize)> = Vec::new();
+    // Blocks are read straight into `buf` (no line-by-line copy); a batch is its complete
+    // lines, each as (line number, start, end); the partial last line moves to the front.
+    let mut buf = vec![0u8; BATCH_BYTES];
+    let mut filled = 0;
+    let mut want = FIRST_BATCH_BYTES;
     let mut line = 0;
-    let mut batch_bytes = FIRST_BATCH_BYTES;
-    let mut parse_batch = |buf: &mut Vec<u8>, lines: &mut Vec<(usize, usize, usize)>| {
+    let mut lines: Vec<(usize, usize, usize)> = Vec::new();
+    loop {
+        let mut failure = None;
+        let mut eof = false;
+        while filled < want {
+            if filled == buf.len() {
+                buf.resize(2 * buf.len(), 0);
+            }
+            match reader.read(&mut buf[filled..]) {
+                Ok(0) => {
+                    eof = true;
+                    break;
+                }
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        // Complete lines only, but all that is left at the end; after a read error the
+        // partial line is dropped and the records before it still count.
+        let end = match memchr::memrchr(b'\n', &buf[..filled]) {
+            _ if eof => filled,
+            Some(i) => i + 1,
+            None if failure.is_some() => 0,
+            None => {
+                // One line longer than a batch: read on.
+                want = filled + BATCH_BYTES;
+                continue;
+            }
+        };
+        split_lines(&buf[..end], &mut line, &mut lines);
         let docs: Vec<Result<Document>> = lines
             .par_iter()
             .map(|&(n, a, b)| parse_record(&path, n, &buf[a..b], opts))
@@ -253,42 +286,37 @@ fn read_jsonl(
         for (doc, &(_, a, b)) in docs.into_iter().zip(lines.iter()) {
             f(doc, &buf[a..b]);
         }
-        buf.clear();
         lines.clear();
-    };
-    loop {
-        line += 1;
-        let start = buf.len();
-        let n = reader.read_until(b'\n', &mut buf).map_err(|e| Error::Io {
-            path: path.clone(),
-            source: std::io::Error::new(e.kind(), format!("line {line}: {e}")),
-        });
-        let n = match n {
-            Ok(n) => n,
-            Err(e) => {
-                // The records before the damage still count.
-                buf.truncate(start);
-                parse_batch(&mut buf, &mut lines);
-                return Err(e);
-            }
-        };
-        if n == 0 {
-            parse_batch(&mut buf, &mut lines);
+        if let Some(e) = failure {
+            return Err(Error::Io {
+                path,
+                source: std::io::Error::new(e.kind(), format!("line {}: {e}", line + 1)),
+            });
+        }
+        if eof {
             return Ok(());
         }
-        let mut end = buf.len();
-        while end > start && matches!(buf[end - 1], b'\n' | b'\r') {
+        buf.copy_within(end..filled, 0);
+        filled -= end;
+        want = BATCH_BYTES;
+    }
+}
+
+/// Appends the non-blank lines of `bytes` (without their `\n` or `\r\n`) to
+/// `lines` as (line number, start, end); `line` counts the lines seen so far.
+fn split_lines(bytes: &[u8], line: &mut usize, lines: &mut Vec<(usize, usize, usize)>) {
+    let mut start = 0;
+    while start < bytes.len() {
+        let next = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i + 1);
+        *line += 1;
+        let mut end = next;
+        while end > start && matches!(bytes[end - 1], b'\n' | b'\r') {
             end -= 1;
         }
-        if buf[start..end].iter().all(u8::is_ascii_whitespace) {
-            buf.truncate(start);
-            continue;
+        if !bytes[start..end].iter().all(u8::is_ascii_whitespace) {
+            lines.push((*line, start, end));
         }
-        lines.push((line, start, end));
-        if buf.len() >= batch_bytes {
-            parse_batch(&mut buf, &mut lines);
-            batch_bytes = BATCH_BYTES;
-        }
+        start = next;
     }
 }
 
@@ -390,6 +418,97 @@ mod tests {
         let e = decode_text(p, b"ok\nbad \xff here".to_vec()).unwrap_err();
         assert_eq!(e.to_string(), "x.txt: invalid UTF-8 at byte 7 (line 2)");
         assert_eq!(decode_text(p, Vec::new()).unwrap(), "");
+    }
+
+    /// Hands out `data` a few bytes per read, then fails with `error` if given.
+    struct Trickle {
+        data: Vec<u8>,
+        at: usize,
+        step: usize,
+        error: bool,
+    }
+
+    impl Read for Trickle {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            if self.at == self.data.len() && self.error {
+                return Err(std::io::Error::other("disk on fire"));
+            }
+            let n = self.step.min(out.len()).min(self.data.len() - self.at);
+            out[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+
+    /// (id, text length, raw line) of each record read.
+    type Records = Vec<(String, usize, Vec<u8>)>;
+
+    /// The records `read_jsonl` reads from a [`Trickle`] of `data`, and its result.
+    fn read_trickled(data: &[u8], step: usize, error: bool) -> (Records, Result<()>) {
+        let source = Source::File {
+            path: "t.jsonl".into(),
+            explicit: true,
+        };
+        let reader = Trickle {
+            data: data.to_vec(),
+            at: 0,
+            step,
+            error,
+        };
+        let mut got = Vec::new();
+        let r = read_jsonl(
+            &source,
+            Box::new(reader),
+            &InputOptions::default(),
+            |d, raw| {
+                let d = d.unwrap();
+                got.push((
+                    d.id.as_str().unwrap().to_string(),
+                    d.text.len(),
+                    raw.to_vec(),
+                ));
+            },
+        );
+        (got, r)
+    }
+
+    #[test]
+    fn jsonl_lines_split_across_reads() {
+        // CRLF, a blank and a whitespace-only line, no final newline: ids name the lines.
+        let data = b"{\"text\": \"a\"}\r\n\n  \t\n{\"text\": \"bb\"}\n{\"text\": \"ccc\"}";
+        for step in [1, 3, 7, data.len()] {
+            let (got, r) = read_trickled(data, step, false);
+            r.unwrap();
+            let seen: Vec<(&str, usize)> = got.iter().map(|(id, n, _)| (id.as_str(), *n)).collect();
+            assert_eq!(
+                seen,
+                [("t.jsonl:1", 1), ("t.jsonl:4", 2), ("t.jsonl:5", 3)],
+                "step {step}"
+            );
+            assert_eq!(got[0].2, b"{\"text\": \"a\"}");
+        }
+    }
+
+    #[test]
+    fn jsonl_line_longer_than_a_batch() {
+        let long = "x".repeat(BATCH_BYTES + 12_345);
+        let data = format!("{{\"text\": \"s\"}}\n{{\"text\": \"{long}\"}}\n{{\"text\": \"t\"}}\n");
+        let (got, r) = read_trickled(data.as_bytes(), 1 << 20, false);
+        r.unwrap();
+        let lens: Vec<usize> = got.iter().map(|g| g.1).collect();
+        assert_eq!(lens, [1, long.len(), 1]);
+    }
+
+    #[test]
+    fn jsonl_read_error_keeps_the_records_before_it() {
+        let data = b"{\"text\": \"a\"}\n{\"text\": \"b\"}\n{\"text\": \"cut";
+        let (got, r) = read_trickled(data, 5, true);
+        assert_eq!(got.len(), 2);
+        let e = r.unwrap_err().to_string();
+        assert!(
+            e.contains("t.jsonl") && e.contains("line 3: disk on fire"),
+            "{e}"
+        );
     }
 
     #[test]
