@@ -129,8 +129,26 @@ pub fn kgrams(word_hashes: &[u64], k: usize, out: &mut Vec<u64>) {
         return;
     }
     let k = k.clamp(1, word_hashes.len());
-    out.extend(word_hashes.windows(k).map(combine));
+    // A rolling polynomial Σ w_i·R^(k−1−i) (mod 2^64) over the window: two multiplies per
+    // k-gram whatever k, then the finalizer. Order matters (R^i differ); a window differing
+    // in any one word differs by a nonzero multiple of an odd power of R, never 0.
+    let drop = (1..k).fold(1u64, |p, _| p.wrapping_mul(R));
+    let mut h = word_hashes[..k]
+        .iter()
+        .fold(0u64, |h, &w| h.wrapping_mul(R).wrapping_add(w));
+    out.reserve(word_hashes.len() - k + 1);
+    out.push(fmix64(h));
+    for (&old, &new) in word_hashes.iter().zip(&word_hashes[k..]) {
+        h = h
+            .wrapping_sub(old.wrapping_mul(drop))
+            .wrapping_mul(R)
+            .wrapping_add(new);
+        out.push(fmix64(h));
+    }
 }
+
+/// The base of the k-gram polynomial (odd, bits spread).
+const R: u64 = 0x9e37_79b9_7f4a_7c15;
 
 /// Byte classes for [`alnum_word_hashes`]: ASCII word characters, other ASCII, non-ASCII.
 const WORD: u8 = 1;
@@ -345,16 +363,6 @@ pub(crate) fn hash_bytes(seed: u64, bytes: &[u8]) -> u64 {
     fmix64(h)
 }
 
-/// Mixes a window of word hashes into one shingle hash (order matters).
-#[inline]
-fn combine(window: &[u64]) -> u64 {
-    let mut h: u64 = 0x9e37_79b9_7f4a_7c15;
-    for &w in window {
-        h = (h.rotate_left(23) ^ w).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    }
-    fmix64(h)
-}
-
 /// The MurmurHash3 finalizer: spreads every input bit over the whole word.
 #[inline]
 pub(crate) fn fmix64(mut h: u64) -> u64 {
@@ -371,6 +379,29 @@ mod tests {
 
     fn set(k: usize, text: &str) -> Vec<u64> {
         Shingler::new(k).shingle_set(text, Span::new(0, text.len()))
+    }
+
+    #[test]
+    fn rolling_kgrams_equal_each_window_hashed_afresh() {
+        let words: Vec<u64> = (0..40u64).map(|i| fmix64(i % 13)).collect();
+        for k in 1..=8 {
+            let mut rolled = Vec::new();
+            kgrams(&words, k, &mut rolled);
+            let afresh: Vec<u64> = words
+                .windows(k)
+                .map(|w| {
+                    fmix64(
+                        w.iter()
+                            .fold(0u64, |h, &x| h.wrapping_mul(R).wrapping_add(x)),
+                    )
+                })
+                .collect();
+            assert_eq!(rolled, afresh, "k = {k}");
+        }
+        // Fewer words than k: one k-gram of them all.
+        let mut one = Vec::new();
+        kgrams(&words[..3], 5, &mut one);
+        assert_eq!(one.len(), 1);
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! Signature files: the output of `deja sketch` (one shard) and input of `deja corpus
 //! --sketches` (DESIGN §6: sketch is a map over shards, banding a shuffle).
 //!
-//! Format (version 1, all integers little-endian):
+//! Format (version 2, all integers little-endian; version 1 hashed k-grams differently, so
+//! its signatures cannot be mixed with today's and are refused):
 //!
 //! ```text
-//! header   magic "DEJASIG\0" (8 bytes) | format version u32 = 1 | k u32 | num_perm u32
+//! header   magic "DEJASIG\0" (8 bytes) | format version u32 = 2 | k u32 | num_perm u32
 //!          | seed u64 | word split u8 (0 unicode, 1 alnum)
 //!          | flags u8 (bit 0: sets stored, bit 1: one-permutation sketch)
 //!          | reserved u16 = 0
@@ -24,7 +25,7 @@ use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 const MAGIC: &[u8; 8] = b"DEJASIG\0";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 const END: u32 = u32::MAX;
 
 /// Writes a signature file record by record.
@@ -143,7 +144,8 @@ impl<R: Read> SigReader<R> {
         let version = u32_at(8);
         if version != VERSION {
             return Err(fmt(format!(
-                "signature format version {version}, expected {VERSION}"
+                "signature format version {version}, expected {VERSION} (made by another \
+                 deja version: sketch the shard again)"
             )));
         }
         let mut seed = [0u8; 8];
@@ -308,6 +310,11 @@ mod tests {
             }
         }
         assert!(err.unwrap().to_string().contains("trailer"));
+        // Another format version (older k-gram hashes): refused, with what to do.
+        let mut old = bytes.clone();
+        old[8..12].copy_from_slice(&1u32.to_le_bytes());
+        let e = SigReader::new(&old[..], Path::new("s.bin")).err().unwrap();
+        assert!(e.to_string().contains("version 1, expected 2"), "{e}");
     }
 
     #[test]
