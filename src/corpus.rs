@@ -188,7 +188,9 @@ impl Sketcher {
     /// `min_paragraph_words` words.
     pub fn new(params: SketchParams, paragraphs: bool, min_paragraph_words: usize) -> Self {
         Sketcher {
-            shingler: Shingler::new(params.k).with_split(params.split),
+            shingler: Shingler::new(params.k)
+                .with_split(params.split)
+                .with_seed(params.seed),
             hasher: match params.method {
                 SketchMethod::Minhash => {
                     Hasher::MinHash(MinHasher::new(params.num_perm, params.seed))
@@ -279,7 +281,7 @@ impl Sketcher {
         };
         self.shingler.shingles_of(words, shingles);
         let signature = match &self.hasher {
-            Hasher::Oph(h) => h.sketch(shingles).0,
+            Hasher::Oph(h) => h.sketch_uniform(shingles).0,
             Hasher::MinHash(h) => {
                 // Each repeat would cost num_perm operations more.
                 shingles.sort_unstable();

@@ -33,6 +33,7 @@ pub struct Shingler {
     k: usize,
     hasher: ahash::RandomState,
     split: WordSplit,
+    seed: u64,
 }
 
 impl Shingler {
@@ -42,7 +43,15 @@ impl Shingler {
             k: k.max(1),
             hasher: ahash::RandomState::with_seeds(SEEDS[0], SEEDS[1], SEEDS[2], SEEDS[3]),
             split: WordSplit::Unicode,
+            seed: 0,
         }
+    }
+
+    /// The same shingler with its k-gram hashes seeded by `seed` (k-gram hashes are then
+    /// one random hash function per seed, such as one-permutation MinHash needs).
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
     }
 
     /// The same shingler splitting words by `split`.
@@ -107,7 +116,7 @@ impl Shingler {
 
     /// Appends the k-gram hashes of a sequence of word hashes to `out`.
     pub fn shingles_of(&self, word_hashes: &[u64], out: &mut Vec<u64>) {
-        kgrams(word_hashes, self.k, out);
+        kgrams(word_hashes, self.k, self.seed, out);
     }
 
     /// The k-gram hashes of `text[span]`, sorted and without repeats (a shingle set).
@@ -123,8 +132,8 @@ impl Shingler {
 }
 
 /// Appends the hashes of the word `k`-grams of `word_hashes` to `out` (one k-gram of all the
-/// words when there are fewer than k).
-pub fn kgrams(word_hashes: &[u64], k: usize, out: &mut Vec<u64>) {
+/// words when there are fewer than k), each mixed with `seed` by the finalizer.
+pub fn kgrams(word_hashes: &[u64], k: usize, seed: u64, out: &mut Vec<u64>) {
     if word_hashes.is_empty() {
         return;
     }
@@ -137,13 +146,13 @@ pub fn kgrams(word_hashes: &[u64], k: usize, out: &mut Vec<u64>) {
         .iter()
         .fold(0u64, |h, &w| h.wrapping_mul(R).wrapping_add(w));
     out.reserve(word_hashes.len() - k + 1);
-    out.push(fmix64(h));
+    out.push(fmix64(h ^ seed));
     for (&old, &new) in word_hashes.iter().zip(&word_hashes[k..]) {
         h = h
             .wrapping_sub(old.wrapping_mul(drop))
             .wrapping_mul(R)
             .wrapping_add(new);
-        out.push(fmix64(h));
+        out.push(fmix64(h ^ seed));
     }
 }
 
@@ -386,7 +395,7 @@ mod tests {
         let words: Vec<u64> = (0..40u64).map(|i| fmix64(i % 13)).collect();
         for k in 1..=8 {
             let mut rolled = Vec::new();
-            kgrams(&words, k, &mut rolled);
+            kgrams(&words, k, 0, &mut rolled);
             let afresh: Vec<u64> = words
                 .windows(k)
                 .map(|w| {
@@ -400,7 +409,7 @@ mod tests {
         }
         // Fewer words than k: one k-gram of them all.
         let mut one = Vec::new();
-        kgrams(&words[..3], 5, &mut one);
+        kgrams(&words[..3], 5, 0, &mut one);
         assert_eq!(one.len(), 1);
     }
 

@@ -146,17 +146,29 @@ impl OnePermHasher {
 
     /// The densified one-permutation signature of a set of shingle hashes.
     pub fn sketch(&self, shingles: &[u64]) -> Signature {
+        let seed = self.seed;
+        self.sketch_hashes(shingles.iter().map(|&x| crate::shingle::fmix64(x ^ seed)))
+    }
+
+    /// [`OnePermHasher::sketch`] of hashes that are already uniform and seeded (a seeded
+    /// [`crate::shingle::Shingler`]'s k-grams): they are the one permutation, used as they are.
+    pub fn sketch_uniform(&self, shingles: &[u64]) -> Signature {
+        self.sketch_hashes(shingles.iter().copied())
+    }
+
+    fn sketch_hashes(&self, hashes: impl Iterator<Item = u64>) -> Signature {
         let k = self.slots;
         let mut sig = vec![u32::MAX; k];
-        for &x in shingles {
-            let h = crate::shingle::fmix64(x ^ self.seed);
+        let mut empty = true;
+        for h in hashes {
+            empty = false;
             let bin = ((h as u128 * k as u128) >> 64) as usize;
             // The low bits order shingles inside a bin (the high bits chose the bin).
             let v = (h as u32) >> 1;
             // A minimum without a branch: about a third of the updates lower the bin, at random.
             sig[bin] = sig[bin].min(v);
         }
-        if shingles.is_empty() {
+        if empty {
             return Signature(sig);
         }
         let filled: Vec<bool> = sig.iter().map(|&v| v != u32::MAX).collect();

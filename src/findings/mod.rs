@@ -364,7 +364,7 @@ impl DocAnalyzer {
     fn word_sets(&self, hashes: &[u64]) -> [Vec<u64>; 3] {
         let set = |k: usize| {
             let mut v = Vec::with_capacity(hashes.len());
-            kgrams(hashes, k, &mut v);
+            kgrams(hashes, k, 0, &mut v);
             v.sort_unstable();
             v.dedup();
             v
