@@ -229,7 +229,8 @@ pub fn decode_text(path: &Path, bytes: Vec<u8>) -> Result<String> {
 /// Record bytes read before a batch is parsed (in parallel).
 const BATCH_BYTES: usize = 4 << 20;
 /// The first batch's: nothing else can run before the first documents are parsed (and
-/// callers that group documents keep their first group this small too).
+/// callers that group documents keep their first group this small too). Batches then
+/// double up to [`BATCH_BYTES`], so that parsing keeps ahead of the work on the last one.
 pub const FIRST_BATCH_BYTES: usize = 512 << 10;
 
 fn read_jsonl(
@@ -250,10 +251,11 @@ fn read_jsonl(
         let mut failure = None;
         let mut eof = false;
         while filled < want {
-            if filled == buf.len() {
-                buf.resize(2 * buf.len(), 0);
+            if want > buf.len() {
+                buf.resize(want.max(2 * buf.len()), 0);
             }
-            match reader.read(&mut buf[filled..]) {
+            // No more than wanted: the first batch is small so that work starts at once.
+            match reader.read(&mut buf[filled..want]) {
                 Ok(0) => {
                     eof = true;
                     break;
@@ -298,7 +300,7 @@ fn read_jsonl(
         }
         buf.copy_within(end..filled, 0);
         filled -= end;
-        want = BATCH_BYTES;
+        want = (2 * want).min(BATCH_BYTES);
     }
 }
 
@@ -497,6 +499,46 @@ mod tests {
         r.unwrap();
         let lens: Vec<usize> = got.iter().map(|g| g.1).collect();
         assert_eq!(lens, [1, long.len(), 1]);
+    }
+
+    #[test]
+    fn first_batch_is_small_then_batches_grow() {
+        use std::sync::{Arc, Mutex};
+        // Records how much each read asks for.
+        struct Asks(Vec<u8>, usize, Arc<Mutex<Vec<usize>>>);
+        impl Read for Asks {
+            fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+                self.2.lock().unwrap().push(out.len());
+                let n = out.len().min(self.0.len() - self.1);
+                out[..n].copy_from_slice(&self.0[self.1..self.1 + n]);
+                self.1 += n;
+                Ok(n)
+            }
+        }
+        let line = format!("{{\"text\": \"{}\"}}\n", "w ".repeat(500));
+        let data = line.repeat(BATCH_BYTES * 3 / line.len());
+        let records = data.len() / line.len();
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let reader = Asks(data.into_bytes(), 0, asked.clone());
+        let source = Source::File {
+            path: "a.jsonl".into(),
+            explicit: true,
+        };
+        let mut n = 0;
+        read_jsonl(
+            &source,
+            Box::new(reader),
+            &InputOptions::default(),
+            |d, _| {
+                d.unwrap();
+                n += 1;
+            },
+        )
+        .unwrap();
+        assert_eq!(n, records);
+        let asked = asked.lock().unwrap();
+        assert!(asked[0] <= FIRST_BATCH_BYTES, "{:?}", &asked[..3]);
+        assert!(asked.iter().max() > Some(&(BATCH_BYTES / 2)));
     }
 
     #[test]

@@ -144,8 +144,9 @@ pub struct CorpusArgs {
     sketches: Vec<PathBuf>,
 }
 
-/// Text bytes per chunk sketched in parallel before its text is dropped (the first chunk
-/// is as small as the input's first batch, so that sketching starts at once).
+/// Text bytes per chunk sketched in parallel before its text is dropped. The first chunk is
+/// half the input's first batch (whose text, unescaped, is a little shorter than its JSON),
+/// so that sketching starts with the first batch; chunks then double up to this size.
 pub const CHUNK_BYTES: usize = 4 << 20;
 
 /// What the reader thread sends: a chunk of documents, or a problem with one input.
@@ -169,7 +170,7 @@ pub fn stream_chunks(
         scope.spawn(move || {
             let mut chunk: Vec<Document> = Vec::new();
             let mut bytes = 0;
-            let mut chunk_bytes = FIRST_BATCH_BYTES;
+            let mut chunk_bytes = FIRST_BATCH_BYTES / 2;
             let mut gone = false; // the receiver stopped: read no further
             for source in sources {
                 if gone {
@@ -187,7 +188,7 @@ pub fn stream_chunks(
                                 return;
                             }
                             bytes = 0;
-                            chunk_bytes = CHUNK_BYTES;
+                            chunk_bytes = (2 * chunk_bytes).min(CHUNK_BYTES);
                             Msg::Chunk(std::mem::take(&mut chunk))
                         }
                         Err(e) => {
