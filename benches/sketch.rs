@@ -9,7 +9,8 @@ const TEXT: &str = include_str!("../README.md");
 
 fn bench(c: &mut Criterion) {
     let text = TEXT.repeat(4);
-    let sh = Shingler::new(5).with_split(WordSplit::Alnum);
+    // As `deja corpus` shingles: alnum words, k-gram hashes seeded for the one-permutation sketch.
+    let sh = Shingler::new(5).with_split(WordSplit::Alnum).with_seed(1);
     let set = sh.shingle_set(&text, Span::new(0, text.len()));
     assert!(set.len() > 100, "fixture too small: {}", set.len());
     let mh = MinHasher::new(128, 1);
@@ -24,7 +25,7 @@ fn bench(c: &mut Criterion) {
     });
     let oph = OnePermHasher::new(128, 1);
     g.bench_function("oph 128 slots (per shingle)", |b| {
-        b.iter(|| oph.sketch(&set))
+        b.iter(|| oph.sketch_uniform(&set))
     });
     g.finish();
 }

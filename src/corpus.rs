@@ -57,7 +57,7 @@ pub struct SketchParams {
     pub k: usize,
     /// MinHash permutations.
     pub num_perm: usize,
-    /// Seed of the permutations.
+    /// Seed of the hashing: shingle hashes (so also the compact sets) and permutations.
     pub seed: u64,
     /// How words are split.
     pub split: WordSplit,

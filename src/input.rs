@@ -229,7 +229,7 @@ pub fn decode_text(path: &Path, bytes: Vec<u8>) -> Result<String> {
 /// Record bytes read before a batch is parsed (in parallel).
 const BATCH_BYTES: usize = 4 << 20;
 /// The first batch's: nothing else can run before the first documents are parsed (and
-/// callers that group documents keep their first group this small too). Batches then
+/// callers that group documents keep their first group no larger). Batches then
 /// double up to [`BATCH_BYTES`], so that parsing keeps ahead of the work on the last one.
 pub const FIRST_BATCH_BYTES: usize = 512 << 10;
 
@@ -242,18 +242,20 @@ fn read_jsonl(
     let path = source.path();
     // Blocks are read straight into `buf` (no line-by-line copy); a batch is its complete
     // lines, each as (line number, start, end); the partial last line moves to the front.
-    let mut buf = vec![0u8; BATCH_BYTES];
+    let mut buf = Vec::new();
     let mut filled = 0;
+    // `buf[..searched]` holds no line end (the partial line carried over, or read so far).
+    let mut searched = 0;
     let mut want = FIRST_BATCH_BYTES;
     let mut line = 0;
     let mut lines: Vec<(usize, usize, usize)> = Vec::new();
     loop {
         let mut failure = None;
         let mut eof = false;
+        if buf.len() < want {
+            buf.resize(want, 0);
+        }
         while filled < want {
-            if want > buf.len() {
-                buf.resize(want.max(2 * buf.len()), 0);
-            }
             // No more than wanted: the first batch is small so that work starts at once.
             match reader.read(&mut buf[filled..want]) {
                 Ok(0) => {
@@ -270,12 +272,13 @@ fn read_jsonl(
         }
         // Complete lines only, but all that is left at the end; after a read error the
         // partial line is dropped and the records before it still count.
-        let end = match memchr::memrchr(b'\n', &buf[..filled]) {
+        let end = match memchr::memrchr(b'\n', &buf[searched..filled]) {
             _ if eof => filled,
-            Some(i) => i + 1,
+            Some(i) => searched + i + 1,
             None if failure.is_some() => 0,
             None => {
                 // One line longer than a batch: read on.
+                searched = filled;
                 want = filled + BATCH_BYTES;
                 continue;
             }
@@ -300,7 +303,13 @@ fn read_jsonl(
         }
         buf.copy_within(end..filled, 0);
         filled -= end;
+        searched = filled;
         want = (2 * want).min(BATCH_BYTES);
+        if buf.len() > BATCH_BYTES && filled <= BATCH_BYTES {
+            // Past a very long line: give its memory back.
+            buf.truncate(BATCH_BYTES);
+            buf.shrink_to_fit();
+        }
     }
 }
 

@@ -139,8 +139,8 @@ pub fn kgrams(word_hashes: &[u64], k: usize, seed: u64, out: &mut Vec<u64>) {
     }
     let k = k.clamp(1, word_hashes.len());
     // A rolling polynomial Σ w_i·R^(k−1−i) (mod 2^64) over the window: two multiplies per
-    // k-gram whatever k, then the finalizer. Order matters (R^i differ); a window differing
-    // in any one word differs by a nonzero multiple of an odd power of R, never 0.
+    // k-gram whatever k, then the finalizer. Order matters (R^i differ); two windows that
+    // differ in one word differ by (w − w')·R^j, never 0 as R is odd (invertible mod 2^64).
     let drop = (1..k).fold(1u64, |p, _| p.wrapping_mul(R));
     let mut h = word_hashes[..k]
         .iter()
@@ -393,24 +393,30 @@ mod tests {
     #[test]
     fn rolling_kgrams_equal_each_window_hashed_afresh() {
         let words: Vec<u64> = (0..40u64).map(|i| fmix64(i % 13)).collect();
-        for k in 1..=8 {
-            let mut rolled = Vec::new();
-            kgrams(&words, k, 0, &mut rolled);
-            let afresh: Vec<u64> = words
-                .windows(k)
-                .map(|w| {
-                    fmix64(
-                        w.iter()
-                            .fold(0u64, |h, &x| h.wrapping_mul(R).wrapping_add(x)),
-                    )
-                })
-                .collect();
-            assert_eq!(rolled, afresh, "k = {k}");
+        let afresh = |w: &[u64], seed: u64| {
+            fmix64(
+                w.iter()
+                    .fold(0u64, |h, &x| h.wrapping_mul(R).wrapping_add(x))
+                    ^ seed,
+            )
+        };
+        for seed in [0, 7] {
+            for k in 1..=8 {
+                let mut rolled = Vec::new();
+                kgrams(&words, k, seed, &mut rolled);
+                let want: Vec<u64> = words.windows(k).map(|w| afresh(w, seed)).collect();
+                assert_eq!(rolled, want, "k = {k}, seed = {seed}");
+            }
         }
         // Fewer words than k: one k-gram of them all.
         let mut one = Vec::new();
         kgrams(&words[..3], 5, 0, &mut one);
-        assert_eq!(one.len(), 1);
+        assert_eq!(one, [afresh(&words[..3], 0)]);
+        // Seeds give other hashes.
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        kgrams(&words, 5, 1, &mut a);
+        kgrams(&words, 5, 2, &mut b);
+        assert!(a.iter().zip(&b).all(|(x, y)| x != y));
     }
 
     #[test]

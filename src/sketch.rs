@@ -150,8 +150,10 @@ impl OnePermHasher {
         self.sketch_hashes(shingles.iter().map(|&x| crate::shingle::fmix64(x ^ seed)))
     }
 
-    /// [`OnePermHasher::sketch`] of hashes that are already uniform and seeded (a seeded
-    /// [`crate::shingle::Shingler`]'s k-grams): they are the one permutation, used as they are.
+    /// The densified one-permutation signature of hashes that are already uniform and seeded
+    /// (a seeded [`crate::shingle::Shingler`]'s k-grams): they are the one permutation, used
+    /// as they are, unlike [`OnePermHasher::sketch`], which hashes its input first. Input that
+    /// is not uniform gives a poor signature: small integers all fall in the first bin.
     pub fn sketch_uniform(&self, shingles: &[u64]) -> Signature {
         self.sketch_hashes(shingles.iter().copied())
     }

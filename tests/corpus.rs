@@ -454,7 +454,7 @@ fn both_sketches_find_the_same_pairs() {
     assert_eq!(code, 2, "{err}");
 }
 
-/// A corpus of several chunks (over 4.5 MB: the first chunk is 512 KB, the next 4 MB), with
+/// A corpus of several chunks (over 4.5 MB: chunks start at 256 KB and double), with
 /// copies planted across chunk boundaries: the pipeline that adds one chunk while it
 /// sketches the next finds them all, the same way for any thread count.
 #[test]

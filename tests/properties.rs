@@ -369,13 +369,20 @@ const NUM_PERM: usize = 128;
 /// A sketch of a set of shingle hashes.
 type Sketch = Box<dyn Fn(&[u64]) -> Signature>;
 
-/// Both sketches deja offers, by name: every estimate property must hold for each.
-fn sketchers() -> [(&'static str, Sketch); 2] {
+/// The sketches deja offers, by name: every estimate property must hold for each. `oph
+/// uniform` is the corpus path: hashes already uniform and seeded (a seeded shingler's, or
+/// random ones here) used as they are.
+fn sketchers() -> [(&'static str, Sketch); 3] {
     let mh = MinHasher::new(NUM_PERM, DEFAULT_SEED);
     let oph = OnePermHasher::new(NUM_PERM, DEFAULT_SEED);
+    let uniform = oph.clone();
     [
         ("minhash", Box::new(move |s: &[u64]| mh.sketch(s))),
         ("oph", Box::new(move |s: &[u64]| oph.sketch(s))),
+        (
+            "oph uniform",
+            Box::new(move |s: &[u64]| uniform.sketch_uniform(s)),
+        ),
     ]
 }
 
@@ -493,8 +500,9 @@ fn check_unbiased(name: &str, sketch: &dyn Fn(&[u64]) -> Signature) {
         "{name}: {share:.3} of estimates beyond 2 standard errors"
     );
 
-    // Shingle hashes of real word sequences: documents that share a run of words.
-    let sh = Shingler::new(3);
+    // Shingle hashes of real word sequences: documents that share a run of words (seeded, as
+    // the corpus sketch has them).
+    let sh = Shingler::new(3).with_seed(DEFAULT_SEED);
     let mut state = 42u64;
     let (mut sum_err, mut n) = (0.0, 0);
     for _ in 0..trials {

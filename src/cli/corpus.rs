@@ -34,7 +34,7 @@ pub struct SketchOpts {
     /// MinHash permutations [default: 128].
     #[arg(long)]
     pub num_perm: Option<usize>,
-    /// Seed of the MinHash permutations [default: 1].
+    /// Seed of the shingle hashes and MinHash permutations [default: 1].
     #[arg(long)]
     pub seed: Option<u64>,
     /// How words are split [default: alnum].
