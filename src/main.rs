@@ -3,7 +3,19 @@
 mod cli;
 
 fn main() -> std::process::ExitCode {
+    keep_freed_memory();
     cli::run()
+}
+
+/// Tells mimalloc not to hand freed memory back to the OS. A corpus run frees each chunk's
+/// texts and takes as much again for the next: purged pages come back as fresh huge pages
+/// the kernel must zero (−4 % wall time at 10 k documents, −6 % at 1 M, for ~6 % more RSS).
+fn keep_freed_memory() {
+    /// `mi_option_purge_delay` in mimalloc.h (v3), which the binding does not name.
+    const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+    // SAFETY: an option setter with a valid option and value ("-1: never purge"), called
+    // before any other thread exists (it is not thread-safe).
+    unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, -1) };
 }
 
 /// mimalloc: corpus runs allocate and free many small texts and sets per chunk; ~15 %
