@@ -29,7 +29,7 @@ fn round4(x: f64) -> f64 {
 }
 
 /// The summary fields shared by the json object and the jsonl `summary` record.
-fn summary_fields(out: &mut dyn Write, r: &CorpusReport) -> io::Result<()> {
+fn summary_fields(out: &mut Vec<u8>, r: &CorpusReport) -> io::Result<()> {
     let b = r.banding;
     write!(
         out,
@@ -54,7 +54,7 @@ fn summary_fields(out: &mut dyn Write, r: &CorpusReport) -> io::Result<()> {
     )
 }
 
-fn write_pair(out: &mut dyn Write, r: &CorpusReport, i: usize, typed: bool) -> io::Result<()> {
+fn write_pair(out: &mut Vec<u8>, r: &CorpusReport, i: usize, typed: bool) -> io::Result<()> {
     let p = &r.pairs[i];
     write!(
         out,
@@ -66,18 +66,18 @@ fn write_pair(out: &mut dyn Write, r: &CorpusReport, i: usize, typed: bool) -> i
     )
 }
 
-fn write_ids(out: &mut dyn Write, r: &CorpusReport, docs: &[u32]) -> io::Result<()> {
-    out.write_all(b"[")?;
+fn write_ids(out: &mut Vec<u8>, r: &CorpusReport, docs: &[u32]) {
+    out.push(b'[');
     for (i, &d) in docs.iter().enumerate() {
         if i > 0 {
-            out.write_all(b", ")?;
+            out.extend_from_slice(b", ");
         }
-        out.write_all(r.id_json(d).as_bytes())?;
+        out.extend_from_slice(r.id_json(d).as_bytes());
     }
-    out.write_all(b"]")
+    out.push(b']');
 }
 
-fn write_cluster(out: &mut dyn Write, r: &CorpusReport, i: usize, typed: bool) -> io::Result<()> {
+fn write_cluster(out: &mut Vec<u8>, r: &CorpusReport, i: usize, typed: bool) -> io::Result<()> {
     let c = &r.clusters[i];
     write!(
         out,
@@ -85,32 +85,62 @@ fn write_cluster(out: &mut dyn Write, r: &CorpusReport, i: usize, typed: bool) -
         if typed { "\"type\": \"cluster\", " } else { "" },
         r.id_json(c[0])
     )?;
-    write_ids(out, r, c)?;
-    out.write_all(b"}")
+    write_ids(out, r, c);
+    out.push(b'}');
+    Ok(())
 }
 
-fn write_paragraph(out: &mut dyn Write, r: &CorpusReport, i: usize, typed: bool) -> io::Result<()> {
+fn write_paragraph(out: &mut Vec<u8>, r: &CorpusReport, i: usize, typed: bool) -> io::Result<()> {
     let p = &r.repeated_paragraphs[i];
-    write!(
-        out,
-        "{{{}\"text\": {}, \"count\": {}, \"documents\": ",
-        if typed {
-            "\"type\": \"repeated_paragraph\", "
-        } else {
-            ""
-        },
-        serde_json::to_string(&p.text)?,
-        p.count
-    )?;
-    write_ids(out, r, &p.documents)?;
-    out.write_all(b"}")
+    if typed {
+        out.extend_from_slice(b"{\"type\": \"repeated_paragraph\", \"text\": ");
+    } else {
+        out.extend_from_slice(b"{\"text\": ");
+    }
+    serde_json::to_writer(&mut *out, &p.text)?;
+    write!(out, ", \"count\": {}, \"documents\": ", p.count)?;
+    write_ids(out, r, &p.documents);
+    out.push(b'}');
+    Ok(())
 }
+
+/// Records are formatted into a buffer that goes to `out` in large writes: a report can
+/// list millions of ids, too many for a write call (through `dyn Write`) each.
+struct Buffered<'a> {
+    out: &'a mut dyn Write,
+    buf: Vec<u8>,
+}
+
+impl<'a> Buffered<'a> {
+    fn new(out: &'a mut dyn Write) -> Self {
+        Buffered {
+            out,
+            buf: Vec::with_capacity(1 << 17),
+        }
+    }
+
+    /// Hands the buffer to `out` once it is full enough.
+    fn spill(&mut self) -> io::Result<()> {
+        if self.buf.len() >= 1 << 16 {
+            self.out.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> io::Result<()> {
+        self.out.write_all(&self.buf)
+    }
+}
+
+/// A record writer: the item `i` of one of the report's lists, `typed` for jsonl.
+type Item = fn(&mut Vec<u8>, &CorpusReport, usize, bool) -> io::Result<()>;
 
 /// One JSON object: summary fields, then `pairs`, `clusters`, `repeated_paragraphs`.
 pub fn write_json(out: &mut dyn Write, r: &CorpusReport) -> io::Result<()> {
-    write!(out, "{{\"version\": {JSON_VERSION}, ")?;
-    summary_fields(out, r)?;
-    type Item = fn(&mut dyn Write, &CorpusReport, usize, bool) -> io::Result<()>;
+    let mut w = Buffered::new(out);
+    write!(w.buf, "{{\"version\": {JSON_VERSION}, ")?;
+    summary_fields(&mut w.buf, r)?;
     let lists: [(&str, usize, Item); 3] = [
         ("pairs", r.pairs.len(), write_pair),
         ("clusters", r.clusters.len(), write_cluster),
@@ -121,37 +151,41 @@ pub fn write_json(out: &mut dyn Write, r: &CorpusReport) -> io::Result<()> {
         ),
     ];
     for (name, n, item) in lists {
-        write!(out, ",\n \"{name}\": [")?;
+        write!(w.buf, ",\n \"{name}\": [")?;
         for i in 0..n {
-            out.write_all(if i == 0 { b"\n  " } else { b",\n  " })?;
-            item(out, r, i, false)?;
+            w.buf
+                .extend_from_slice(if i == 0 { b"\n  " } else { b",\n  " });
+            item(&mut w.buf, r, i, false)?;
+            w.spill()?;
         }
-        out.write_all(if n == 0 { b"]" } else { b"\n ]" })?;
+        w.buf.extend_from_slice(if n == 0 { b"]" } else { b"\n ]" });
     }
-    out.write_all(b"}\n")
+    w.buf.extend_from_slice(b"}\n");
+    w.finish()
 }
 
-/// A `summary` record, then one `pair`, `cluster` and `repeated_paragraph` record a line.
+/// One JSON record per line: the summary, then every pair, cluster and repeated paragraph.
 pub fn write_jsonl(out: &mut dyn Write, r: &CorpusReport) -> io::Result<()> {
+    let mut w = Buffered::new(out);
     write!(
-        out,
+        w.buf,
         "{{\"type\": \"summary\", \"version\": {JSON_VERSION}, "
     )?;
-    summary_fields(out, r)?;
-    out.write_all(b"}\n")?;
-    for i in 0..r.pairs.len() {
-        write_pair(out, r, i, true)?;
-        out.write_all(b"\n")?;
+    summary_fields(&mut w.buf, r)?;
+    w.buf.extend_from_slice(b"}\n");
+    let lists: [(usize, Item); 3] = [
+        (r.pairs.len(), write_pair),
+        (r.clusters.len(), write_cluster),
+        (r.repeated_paragraphs.len(), write_paragraph),
+    ];
+    for (n, item) in lists {
+        for i in 0..n {
+            item(&mut w.buf, r, i, true)?;
+            w.buf.push(b'\n');
+            w.spill()?;
+        }
     }
-    for i in 0..r.clusters.len() {
-        write_cluster(out, r, i, true)?;
-        out.write_all(b"\n")?;
-    }
-    for i in 0..r.repeated_paragraphs.len() {
-        write_paragraph(out, r, i, true)?;
-        out.write_all(b"\n")?;
-    }
-    Ok(())
+    w.finish()
 }
 
 /// Items listed per section in the human format.
