@@ -40,10 +40,12 @@ pub struct Segment {
     pub suppressed: bool,
 }
 
-/// One line of the input: its span without the line terminator.
+/// One line of the input: its span without the line terminator, and without surrounding
+/// whitespace (found once: every rule below looks at it).
 #[derive(Clone, Copy, Debug)]
 struct Line {
     span: Span,
+    trimmed: Span,
     number: usize,
 }
 
@@ -79,8 +81,8 @@ pub fn paragraphs(text: &str) -> Vec<Segment> {
             previous_class = LineClass::Blank;
             continue;
         };
-        let raw = line.span.slice(text);
-        if raw.trim_start().starts_with("<!--") && raw.contains(IGNORE_MARKER) {
+        let t = line.trimmed.slice(text);
+        if t.starts_with("<!--") && t.contains(IGNORE_MARKER) {
             close(&mut open, &mut segments);
             suppress_next = true;
             previous_class = LineClass::Blank;
@@ -104,7 +106,7 @@ pub fn paragraphs(text: &str) -> Vec<Segment> {
             previous_class = LineClass::Blank;
             continue;
         }
-        let trimmed = trim_span(text, line.span);
+        let trimmed = line.trimmed;
         if continues {
             if let Some(seg) = open.as_mut() {
                 seg.span.end = trimmed.end;
@@ -163,8 +165,10 @@ fn split_lines(text: &str) -> Vec<Line> {
         } else {
             end
         };
+        let span = Span::new(start, content_end);
         lines.push(Line {
-            span: Span::new(start, content_end),
+            span,
+            trimmed: trim_span(text, span),
             number,
         });
         number += 1;
@@ -221,7 +225,7 @@ fn line_classes(text: &str, lines: &[Line]) -> Vec<Option<LineClass>> {
             previous_blank = true;
             continue;
         }
-        let blank = raw.trim().is_empty();
+        let blank = lines[i].trimmed.is_empty();
         if !blank && previous_blank && is_indented_code(raw) && !in_list {
             // An indented code block runs until a non-blank line that is not indented.
             let mut j = i;
@@ -238,7 +242,7 @@ fn line_classes(text: &str, lines: &[Line]) -> Vec<Option<LineClass>> {
             continue;
         }
         if !blank {
-            let class = classify(raw);
+            let class = classify_trimmed(lines[i].trimmed.slice(text));
             classes[i] = Some(class);
             if class == LineClass::ListItem {
                 in_list = true;
@@ -264,7 +268,11 @@ fn is_indented_code(line: &str) -> bool {
 /// still reads as a fence: Markdown writes code after a lead-in line that way.)
 fn adorned_title<'a>(line: &impl Fn(usize) -> &'a str, n: usize, i: usize) -> Option<usize> {
     let adornment = |k: usize| {
-        let t = line(k).trim_end();
+        let t = line(k);
+        if !t.starts_with('~') {
+            return None;
+        }
+        let t = t.trim_end();
         (t.len() >= 4 && t.bytes().all(|b| b == b'~')).then_some(t.len())
     };
     let blank = |k: usize| k >= n || line(k).trim().is_empty();
@@ -321,7 +329,11 @@ fn strip_indent(line: &str, max: usize) -> Option<&str> {
 }
 
 fn classify(line: &str) -> LineClass {
-    let t = line.trim();
+    classify_trimmed(line.trim())
+}
+
+/// [`classify`] of a line already trimmed.
+fn classify_trimmed(t: &str) -> LineClass {
     if t.is_empty() {
         return LineClass::Blank;
     }
