@@ -120,7 +120,7 @@ impl<'a> Buffered<'a> {
     }
 
     /// Hands the buffer to `out` once it is full enough.
-    fn spill(&mut self) -> io::Result<()> {
+    fn flush_when_full(&mut self) -> io::Result<()> {
         if self.buf.len() >= 1 << 16 {
             self.out.write_all(&self.buf)?;
             self.buf.clear();
@@ -128,6 +128,7 @@ impl<'a> Buffered<'a> {
         Ok(())
     }
 
+    /// Hands `out` what is left.
     fn finish(self) -> io::Result<()> {
         self.out.write_all(&self.buf)
     }
@@ -156,7 +157,7 @@ pub fn write_json(out: &mut dyn Write, r: &CorpusReport) -> io::Result<()> {
             w.buf
                 .extend_from_slice(if i == 0 { b"\n  " } else { b",\n  " });
             item(&mut w.buf, r, i, false)?;
-            w.spill()?;
+            w.flush_when_full()?;
         }
         w.buf.extend_from_slice(if n == 0 { b"]" } else { b"\n ]" });
     }
@@ -182,7 +183,7 @@ pub fn write_jsonl(out: &mut dyn Write, r: &CorpusReport) -> io::Result<()> {
         for i in 0..n {
             item(&mut w.buf, r, i, true)?;
             w.buf.push(b'\n');
-            w.spill()?;
+            w.flush_when_full()?;
         }
     }
     w.finish()
