@@ -253,33 +253,50 @@ impl SetStore {
     }
 
     /// The set of document `doc`: from memory if sorted there, else sorted into `buf` (from
-    /// memory or the temp file).
-    pub fn get<'a>(&'a self, doc: u32, buf: &'a mut Vec<u32>) -> io::Result<&'a [u32]> {
+    /// memory or the temp file) unless `buf` holds it already.
+    pub fn get<'a>(&'a self, doc: u32, buf: &'a mut SetBuf) -> io::Result<&'a [u32]> {
         let s = self.slots[doc as usize];
-        if !s.on_disk {
-            let set = &self.mem[s.offset as usize][..s.len as usize];
-            if s.sorted {
-                return Ok(set);
-            }
-            buf.clear();
-            buf.extend_from_slice(set);
-            let n = sort_dedup(buf);
-            return Ok(&buf[..n]);
+        if !s.on_disk && s.sorted {
+            return Ok(&self.mem[s.offset as usize][..s.len as usize]);
         }
-        let Some((f, _)) = self.file.as_ref() else {
-            return Err(io::Error::other("set store: spilled set without a file"));
-        };
-        let mut bytes = vec![0u8; 4 * s.len as usize];
-        std::os::unix::fs::FileExt::read_exact_at(f, &mut bytes, s.offset)?;
-        buf.clear();
-        buf.extend(
-            bytes
-                .chunks_exact(4)
-                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])),
-        );
-        let n = if s.sorted { buf.len() } else { sort_dedup(buf) };
-        Ok(&buf[..n])
+        if buf.doc != Some(doc) {
+            buf.doc = None;
+            buf.set.clear();
+            if s.on_disk {
+                let Some((f, _)) = self.file.as_ref() else {
+                    return Err(io::Error::other("set store: spilled set without a file"));
+                };
+                buf.bytes.resize(4 * s.len as usize, 0);
+                std::os::unix::fs::FileExt::read_exact_at(f, &mut buf.bytes, s.offset)?;
+                buf.set.extend(
+                    buf.bytes
+                        .chunks_exact(4)
+                        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+                );
+            } else {
+                buf.set
+                    .extend_from_slice(&self.mem[s.offset as usize][..s.len as usize]);
+            }
+            buf.len = if s.sorted {
+                buf.set.len()
+            } else {
+                sort_dedup(&mut buf.set)
+            };
+            buf.doc = Some(doc);
+        }
+        Ok(&buf.set[..buf.len])
     }
+}
+
+/// A set [`SetStore::get`] had to read or sort, kept for the next call asking for the same
+/// document: candidates come sorted by their first document, so runs of pairs share it (and
+/// a set on disk is then read once per run, not once per pair).
+#[derive(Default)]
+pub struct SetBuf {
+    doc: Option<u32>,
+    set: Vec<u32>,
+    len: usize,
+    bytes: Vec<u8>,
 }
 
 /// A verified pair: input indices `a < b` and their similarity.
@@ -304,7 +321,7 @@ pub fn verify_exact(
     let scored: Vec<io::Result<Option<ScoredPair>>> = candidates
         .par_iter()
         .map_init(
-            || (Vec::new(), Vec::new()),
+            || (SetBuf::default(), SetBuf::default()),
             |(ba, bb), &(a, b)| {
                 let sa = sets.get(a, ba)?;
                 let sb = sets.get(b, bb)?;
@@ -416,8 +433,13 @@ mod tests {
         }
         store.finish_writing().unwrap();
         assert!(store.spilled());
-        let mut buf = Vec::new();
+        let mut buf = SetBuf::default();
         for (i, s) in sets.iter().enumerate() {
+            assert_eq!(store.get(i as u32, &mut buf).unwrap(), &s[..]);
+            // Asked again (kept), then after another document (read again).
+            assert_eq!(store.get(i as u32, &mut buf).unwrap(), &s[..]);
+            let other = (i + 7) % sets.len();
+            assert_eq!(store.get(other as u32, &mut buf).unwrap(), &sets[other][..]);
             assert_eq!(store.get(i as u32, &mut buf).unwrap(), &s[..]);
         }
         store.sort_sets([1, 3, 0]);
@@ -449,8 +471,8 @@ mod tests {
         }
         assert!(!store.spilled());
         let sorted: Vec<Vec<u32>> = sets.iter().map(|s| compact_set_of(s)).collect();
-        let mut buf = Vec::new();
-        let check = |store: &SetStore, buf: &mut Vec<u32>| {
+        let mut buf = SetBuf::default();
+        let check = |store: &SetStore, buf: &mut SetBuf| {
             for (i, want) in sorted.iter().enumerate() {
                 assert_eq!(store.get(i as u32, buf).unwrap(), &want[..], "set {i}");
             }
