@@ -474,6 +474,11 @@ impl CorpusBuilder {
         self.ids.len()
     }
 
+    /// Text bytes of the documents added so far.
+    pub fn bytes(&self) -> u64 {
+        self.stats.bytes
+    }
+
     /// True when verification needs shingle sets.
     pub fn wants_sets(&self) -> bool {
         self.sets.is_some()
@@ -694,7 +699,7 @@ mod tests {
         let mut truth = Vec::new();
         for a in 0..sets.len() {
             for b in a + 1..sets.len() {
-                if verify::jaccard_u32(&sets[a], &sets[b]) >= 0.8 {
+                if crate::sketch::jaccard(&sets[a], &sets[b]) >= 0.8 {
                     truth.push((a as u32, b as u32));
                 }
             }

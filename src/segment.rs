@@ -230,8 +230,7 @@ fn line_classes(text: &str, lines: &[Line]) -> Vec<Option<LineClass>> {
             // An indented code block runs until a non-blank line that is not indented.
             let mut j = i;
             while j < lines.len() {
-                let t = line_text(j);
-                if !t.trim().is_empty() && !is_indented_code(t) {
+                if !lines[j].trimmed.is_empty() && !is_indented_code(line_text(j)) {
                     break;
                 }
                 classes[j] = None;

@@ -161,19 +161,18 @@ impl OnePermHasher {
     fn sketch_hashes(&self, hashes: impl Iterator<Item = u64>) -> Signature {
         let k = self.slots;
         let mut sig = vec![u32::MAX; k];
-        let mut empty = true;
         for h in hashes {
-            empty = false;
             let bin = ((h as u128 * k as u128) >> 64) as usize;
             // The low bits order shingles inside a bin (the high bits chose the bin).
             let v = (h as u32) >> 1;
             // A minimum without a branch: about a third of the updates lower the bin, at random.
             sig[bin] = sig[bin].min(v);
         }
-        if empty {
+        // Values are below u32::MAX (`>> 1`): a bin still at MAX is empty.
+        let filled: Vec<bool> = sig.iter().map(|&v| v != u32::MAX).collect();
+        if !filled.contains(&true) {
             return Signature(sig);
         }
-        let filled: Vec<bool> = sig.iter().map(|&v| v != u32::MAX).collect();
         for i in 0..k {
             if filled[i] {
                 continue;
@@ -201,7 +200,7 @@ pub fn estimate_jaccard(a: &Signature, b: &Signature) -> f64 {
 }
 
 /// Exact Jaccard similarity of two sorted, deduplicated hash sets.
-pub fn jaccard(a: &[u64], b: &[u64]) -> f64 {
+pub fn jaccard<T: Ord + Copy>(a: &[T], b: &[T]) -> f64 {
     let inter = intersection_size(a, b);
     let union = a.len() + b.len() - inter;
     if union == 0 {
@@ -212,7 +211,7 @@ pub fn jaccard(a: &[u64], b: &[u64]) -> f64 {
 }
 
 /// Size of the intersection of two sorted, deduplicated slices.
-pub fn intersection_size(a: &[u64], b: &[u64]) -> usize {
+pub fn intersection_size<T: Ord + Copy>(a: &[T], b: &[T]) -> usize {
     // Branch-free steps: which side advances is a coin toss on similar sets.
     let (mut i, mut j, mut n) = (0, 0, 0);
     while i < a.len() && j < b.len() {
@@ -307,6 +306,6 @@ mod tests {
     #[test]
     fn exact_jaccard() {
         assert_eq!(jaccard(&[1, 2, 3], &[2, 3, 4]), 0.5);
-        assert_eq!(jaccard(&[], &[]), 0.0);
+        assert_eq!(jaccard::<u64>(&[], &[]), 0.0);
     }
 }

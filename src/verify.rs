@@ -68,24 +68,7 @@ fn sort_dedup(set: &mut [u32]) -> usize {
     n
 }
 
-/// Exact Jaccard of two compact sets (0 when both are empty).
-pub fn jaccard_u32(a: &[u32], b: &[u32]) -> f64 {
-    let (mut i, mut j, mut inter) = (0, 0, 0usize);
-    while i < a.len() && j < b.len() {
-        let (x, y) = (a[i], b[j]);
-        inter += (x == y) as usize;
-        i += (x <= y) as usize;
-        j += (y <= x) as usize;
-    }
-    let union = a.len() + b.len() - inter;
-    if union == 0 {
-        0.0
-    } else {
-        inter as f64 / union as f64
-    }
-}
-
-/// [`jaccard_u32`] of `a` and `b` when it is at least `threshold`, else `None`. Most
+/// [`crate::sketch::jaccard`] of the compact sets `a` and `b` when it is at least `threshold`, else `None`. Most
 /// candidates fall short: the merge stops as soon as the elements left cannot bring the
 /// intersection to the least one that reaches the threshold (found with the same arithmetic
 /// as the final value, so the two always agree).
@@ -374,9 +357,9 @@ mod tests {
 
     #[test]
     fn jaccard_of_compact_sets() {
-        assert_eq!(jaccard_u32(&[1, 2, 3], &[2, 3, 4]), 0.5);
-        assert_eq!(jaccard_u32(&[], &[]), 0.0);
-        assert_eq!(jaccard_u32(&[7], &[7]), 1.0);
+        assert_eq!(crate::sketch::jaccard(&[1, 2, 3], &[2, 3, 4]), 0.5);
+        assert_eq!(crate::sketch::jaccard::<u32>(&[], &[]), 0.0);
+        assert_eq!(crate::sketch::jaccard(&[7], &[7]), 1.0);
         assert_eq!(compact_set(&[5 << 32, 3 << 32, 5 << 32 | 1]), vec![3, 5]);
     }
 
@@ -403,7 +386,7 @@ mod tests {
                 .collect();
             make_set(&mut a);
             make_set(&mut b);
-            let exact = jaccard_u32(&a, &b);
+            let exact = crate::sketch::jaccard(&a, &b);
             for t in [
                 0.0,
                 0.3,
@@ -509,7 +492,7 @@ mod tests {
                 w[(e * 37) % 400] = format!("x{e}");
             }
             let b = set_of(&w);
-            let exact = jaccard_u32(&compact_set(&a), &compact_set(&b));
+            let exact = crate::sketch::jaccard(&compact_set(&a), &compact_set(&b));
             let est = estimate(&sa, &mh.sketch(&b));
             worst = worst.max((exact - est).abs());
         }

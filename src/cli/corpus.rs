@@ -264,24 +264,18 @@ pub fn build(
         let mut builder = CorpusBuilder::new(opts.options(opts.sketch.params())?)?;
         let sketcher = builder.sketcher().clone();
         let with_set = builder.wants_sets();
-        let mut bytes = 0u64;
         // Adding a chunk is one thread's work: it runs while the next chunk is sketched.
         type Sketched = (Vec<Document>, Vec<SketchedDoc>);
         let mut pending: Option<Sketched> = None;
         let add = |builder: &mut CorpusBuilder, (docs, sketched): Sketched| {
-            let n: u64 = docs.iter().map(|d| d.text.len() as u64).sum();
-            builder
-                .add_chunk(&docs, sketched)
-                .map(|notices| (notices, n))
+            builder.add_chunk(&docs, sketched)
         };
-        let mut log =
-            |builder: &CorpusBuilder, (notices, n): (Vec<Notice>, u64), problems: &mut Problems| {
-                for notice in &notices {
-                    log_notice(problems, progress, notice);
-                }
-                bytes += n;
-                progress.update("sketch", builder.documents(), bytes);
-            };
+        let log = |builder: &CorpusBuilder, notices: Vec<Notice>, problems: &mut Problems| {
+            for notice in &notices {
+                log_notice(problems, progress, notice);
+            }
+            progress.update("sketch", builder.documents(), builder.bytes());
+        };
         stream_chunks(&sources, &input, problems, progress, |chunk, problems| {
             let (sketched, added) = rayon::join(
                 || sketcher.sketch_chunk(&chunk, with_set),
