@@ -4,6 +4,8 @@
 //! Every problem is an [`Error`] naming the file (and line for JSONL); the caller reports it
 //! and goes on with the other inputs.
 
+mod record;
+
 use crate::error::{Error, Result};
 use rayon::prelude::*;
 use serde::de::DeserializeSeed;
@@ -351,13 +353,10 @@ fn parse_record(path: &Path, line: usize, bytes: &[u8], opts: &InputOptions) -> 
         serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(json_error)?;
         return Err(err("record is not a JSON object".into()));
     }
-    let fields = Fields {
-        text: &opts.text_field,
-        id: &opts.id_field,
+    let (text, id) = match record::fields(bytes, &opts.text_field, &opts.id_field) {
+        Some((text, id)) => (text.map(Value::String), id),
+        None => serde_fields(bytes, &opts.text_field, &opts.id_field).map_err(json_error)?,
     };
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let (text, id) = fields.deserialize(&mut de).map_err(json_error)?;
-    de.end().map_err(json_error)?;
     let text = match text {
         Some(Value::String(s)) => s,
         Some(_) => {
@@ -370,6 +369,19 @@ fn parse_record(path: &Path, line: usize, bytes: &[u8], opts: &InputOptions) -> 
     };
     let id = id.unwrap_or_else(|| Value::String(format!("{}:{line}", path.display())));
     Ok(Document { id, text })
+}
+
+/// The values of the fields `text` and `id` of the JSON object `bytes`, by serde_json: the
+/// reference [`record::fields`] agrees with, and the words of every error.
+fn serde_fields(
+    bytes: &[u8],
+    text: &str,
+    id: &str,
+) -> serde_json::Result<(Option<Value>, Option<Value>)> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let fields = Fields { text, id }.deserialize(&mut de)?;
+    de.end()?;
+    Ok(fields)
 }
 
 /// Deserializes a JSON object into the values of its `text` and `id` fields (the last of
