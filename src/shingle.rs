@@ -189,17 +189,12 @@ pub(crate) fn alnum_word_hashes(seed: u64, text: &str, mut f: impl FnMut(usize, 
     let mut buf = String::new();
     let mut at = 0;
     while at < n {
-        let q = next_non_ascii(bytes, at);
-        if q == n {
-            ascii_word_hashes(seed, bytes, at, n, &mut f);
+        // Up to the word that touches the first non-ASCII byte, if any.
+        let a = ascii_word_hashes(seed, bytes, at, &mut f);
+        if a == n {
             break;
         }
-        let mut a = q;
-        while a > at && BYTE_CLASS[bytes[a - 1] as usize] == WORD {
-            a -= 1;
-        }
-        ascii_word_hashes(seed, bytes, at, a, &mut f);
-        let mut b = q;
+        let mut b = a;
         while b < n && BYTE_CLASS[bytes[b] as usize] != SEPARATOR {
             b += 1;
         }
@@ -211,41 +206,31 @@ pub(crate) fn alnum_word_hashes(seed: u64, text: &str, mut f: impl FnMut(usize, 
     }
 }
 
-/// The position of the first byte ≥ 0x80 at or after `from` (`bytes.len()` if none).
-fn next_non_ascii(bytes: &[u8], from: usize) -> usize {
-    let mut i = from;
-    while let Some(chunk) = bytes.get(i..i + 8) {
-        let w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
-        let high = w & 0x8080_8080_8080_8080;
-        if high != 0 {
-            return i + (high.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
-    }
-    bytes[i..]
-        .iter()
-        .position(|&b| b >= 0x80)
-        .map_or(bytes.len(), |p| i + p)
-}
-
-/// The words of the all-ASCII `bytes[start..end]` (whose ends are word boundaries), by 64-byte
-/// blocks: a mask of word bytes, whose changes of value are the words' starts and ends.
+/// The words of `bytes[start..]` (`start` a word boundary) up to its first non-ASCII byte, by
+/// 64-byte blocks: a mask of word bytes, whose changes of value are the words' starts and
+/// ends. Returns where the ASCII words stop: the end, or the start of the word (or the
+/// non-ASCII byte itself) at the first non-ASCII byte, which is left unhashed.
 fn ascii_word_hashes(
     seed: u64,
     bytes: &[u8],
     start: usize,
-    end: usize,
     f: &mut impl FnMut(usize, u64),
-) {
+) -> usize {
+    let end = bytes.len();
     let mut block = start;
     let mut word_start = 0;
     let mut in_word = false;
     while block < end {
-        let len = (end - block).min(64);
-        let mask = match bytes[block..].first_chunk::<64>() {
+        let mut len = (end - block).min(64);
+        let (mut mask, non_ascii) = match bytes[block..].first_chunk::<64>() {
             Some(chunk) if len == 64 => word_mask_64(chunk),
             _ => word_mask(&bytes[block..block + len]),
         };
+        let stop = non_ascii != 0;
+        if stop {
+            len = non_ascii.trailing_zeros() as usize;
+            mask &= (1u64 << len) - 1;
+        }
         let mut edges = mask ^ ((mask << 1) | in_word as u64);
         if len < 64 {
             edges &= (1u64 << len) - 1;
@@ -264,6 +249,10 @@ fn ascii_word_hashes(
             in_word = !in_word;
         }
         block += len;
+        if stop {
+            // A word running into the non-ASCII byte goes on past it.
+            return if in_word { word_start } else { block };
+        }
     }
     if in_word {
         f(
@@ -271,25 +260,28 @@ fn ascii_word_hashes(
             hash_ascii_lowercase(seed, bytes, word_start, end),
         );
     }
+    end
 }
 
-/// Bit j set when `bytes[j]` (ASCII, j < 64) is a word character.
-fn word_mask(bytes: &[u8]) -> u64 {
-    let mut mask = 0u64;
+/// Bit j set when `bytes[j]` (j < 64) is an ASCII word character, and (second) when it is
+/// not ASCII.
+fn word_mask(bytes: &[u8]) -> (u64, u64) {
+    let (mut mask, mut non_ascii) = (0u64, 0u64);
     for (j, &b) in bytes.iter().enumerate() {
         mask |= ((BYTE_CLASS[b as usize] == WORD) as u64) << j;
+        non_ascii |= ((b >= 0x80) as u64) << j;
     }
-    mask
+    (mask, non_ascii)
 }
 
-/// [`word_mask`] of 64 ASCII bytes, 16 at a time with SSE2 (every x86-64 CPU has it).
+/// [`word_mask`] of 64 bytes, 16 at a time with SSE2 (every x86-64 CPU has it).
 #[cfg(target_arch = "x86_64")]
-fn word_mask_64(bytes: &[u8; 64]) -> u64 {
+fn word_mask_64(bytes: &[u8; 64]) -> (u64, u64) {
     use std::arch::x86_64::*;
-    let mut mask = 0u64;
+    let (mut mask, mut non_ascii) = (0u64, 0u64);
     for (i, chunk) in bytes.chunks_exact(16).enumerate() {
         // SAFETY: SSE2 is part of x86-64; the load reads exactly the 16 bytes of `chunk`.
-        let bits = unsafe {
+        let (bits, high) = unsafe {
             let v = _mm_loadu_si128(chunk.as_ptr().cast());
             let between = |x, lo: u8, hi: u8| {
                 _mm_and_si128(
@@ -297,19 +289,22 @@ fn word_mask_64(bytes: &[u8; 64]) -> u64 {
                     _mm_cmplt_epi8(x, _mm_set1_epi8(hi as i8 + 1)),
                 )
             };
-            // ASCII bytes compare correctly as signed; `| 0x20` folds capitals onto letters.
+            // Bytes ≥ 0x80 are negative as signed: never in a range of ASCII bytes here;
+            // `| 0x20` folds capitals onto letters.
             let letter = between(_mm_or_si128(v, _mm_set1_epi8(0x20)), b'a', b'z');
             let digit = between(v, b'0', b'9');
             let underscore = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'_' as i8));
-            _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(letter, digit), underscore)) as u16
+            let word = _mm_or_si128(_mm_or_si128(letter, digit), underscore);
+            (_mm_movemask_epi8(word) as u16, _mm_movemask_epi8(v) as u16)
         };
         mask |= (bits as u64) << (16 * i);
+        non_ascii |= (high as u64) << (16 * i);
     }
-    mask
+    (mask, non_ascii)
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-fn word_mask_64(bytes: &[u8; 64]) -> u64 {
+fn word_mask_64(bytes: &[u8; 64]) -> (u64, u64) {
     word_mask(bytes)
 }
 
@@ -505,7 +500,7 @@ mod tests {
 
     #[test]
     fn word_mask_64_equals_the_byte_table() {
-        let all: Vec<u8> = (0u8..128).chain((0u8..128).rev()).collect();
+        let all: Vec<u8> = (0u8..=255).chain((0u8..=255).rev()).collect();
         for c in all.windows(64).step_by(7) {
             let chunk: &[u8; 64] = c.try_into().unwrap();
             assert_eq!(word_mask_64(chunk), word_mask(c));
