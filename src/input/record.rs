@@ -3,11 +3,12 @@
 //!
 //! Corpus records are flat objects whose text is long and dense with escapes (a `\n` every
 //! few dozen bytes): serde_json spends most of its time there, one call per escape. This
-//! scanner finds the next quote, backslash or control byte 16 bytes at a time and decodes
-//! escapes inline. It accepts a strict subset of JSON: every line it accepts, serde_json
-//! parses to the same fields. Anything else (invalid JSON, escaped keys, lone surrogates,
-//! deep nesting, a text that is not a string) gives `None`, and the caller parses the line
-//! with serde_json, which also words the errors.
+//! scanner reads strings by 64-byte windows, one bit mask of quotes, backslashes and control
+//! bytes per window, and decodes the one-character escapes of a window from its mask. It
+//! accepts a strict subset of JSON: every line it accepts, serde_json parses to the same
+//! fields. Anything else (invalid JSON, escaped keys, lone surrogates, deep nesting, a text
+//! that is not a string) gives `None`, and the caller parses the line with serde_json, which
+//! also words the errors.
 
 use serde_json::Value;
 
@@ -101,19 +102,29 @@ impl<'a> Parser<'a> {
 
     /// Decodes a string (after its opening quote) up to and past its closing quote.
     fn string(&mut self) -> Option<String> {
-        // Room for the copy of a whole last block past the closing quote.
-        let mut out = Vec::with_capacity(self.bytes.len() - self.at + 16);
+        let bytes = self.bytes;
+        // At most the rest of the line, and room for a window copied whole.
+        let mut out = Vec::with_capacity(bytes.len() - self.at + 64);
+        let mut i = self.at;
         loop {
-            let end = copy_plain(self.bytes, self.at, &mut out);
-            self.at = end + 1;
-            match *self.bytes.get(end)? {
-                b'"' => return String::from_utf8(out).ok(),
-                b'\\' => match self.escape()? {
-                    Escaped::Byte(b) => out.push(b),
-                    Escaped::Char(c) => {
-                        out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes())
+            i = decode_windows(bytes, i, &mut out);
+            let (end, _) = find_special(bytes, i);
+            out.extend_from_slice(&bytes[i..end]);
+            match *bytes.get(end)? {
+                b'"' => {
+                    self.at = end + 1;
+                    if out.capacity() > 2 * out.len() + 64 {
+                        // A short text before long fields: do not keep the line's size.
+                        out.shrink_to_fit();
                     }
-                },
+                    return String::from_utf8(out).ok();
+                }
+                b'\\' => {
+                    self.at = end + 1;
+                    let c = self.escape()?;
+                    out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+                    i = self.at;
+                }
                 _ => return None, // a control character
             }
         }
@@ -143,13 +154,12 @@ impl<'a> Parser<'a> {
     }
 
     /// Decodes the escape after a backslash.
-    #[inline(always)]
-    fn escape(&mut self) -> Option<Escaped> {
+    fn escape(&mut self) -> Option<char> {
         let e = self.next()?;
         match UNESCAPE[e as usize] {
-            0 if e == b'u' => self.unicode_escape().map(Escaped::Char),
+            0 if e == b'u' => self.unicode_escape(),
             0 => None,
-            b => Some(Escaped::Byte(b)),
+            b => Some(b as char),
         }
     }
 
@@ -286,71 +296,88 @@ static UNESCAPE: [u8; 256] = {
     t
 };
 
-enum Escaped {
-    Byte(u8),
-    Char(char),
-}
-
-fn is_special(b: u8) -> bool {
-    b == b'"' || b == b'\\' || b < 0x20
-}
-
 /// The position of the first quote, backslash or control byte (< 0x20) at or after `from`
 /// (`bytes.len()` if none), and whether a byte ≥ 0x80 came before it.
 fn find_special(bytes: &[u8], from: usize) -> (usize, bool) {
-    let mut i = from;
     let mut high = false;
-    while let Some(chunk) = bytes.get(i..i + 16) {
-        let (special, non_ascii) = special_mask(chunk);
+    let (blocks, rest) = bytes[from..].as_chunks::<16>();
+    for (n, block) in blocks.iter().enumerate() {
+        let (special, non_ascii) = special_mask(block);
         if special != 0 {
             let k = special.trailing_zeros();
-            return (i + k as usize, high || non_ascii & ((1 << k) - 1) != 0);
+            let high = high || non_ascii & ((1 << k) - 1) != 0;
+            return (from + 16 * n + k as usize, high);
         }
         high |= non_ascii != 0;
-        i += 16;
     }
-    for (j, &b) in bytes[i..].iter().enumerate() {
+    let tail = bytes.len() - rest.len();
+    for (j, &b) in rest.iter().enumerate() {
         if is_special(b) {
-            return (i + j, high);
+            return (tail + j, high);
         }
         high |= b >= 0x80;
     }
     (bytes.len(), high)
 }
 
-/// As [`find_special`], appending the bytes before the special one to `out`: whole blocks
-/// are copied (a fixed-size copy, no call) and the excess cut off.
-fn copy_plain(bytes: &[u8], from: usize, out: &mut Vec<u8>) -> usize {
+/// Decodes `bytes[from..]` into `out` by 64-byte windows while it can: plain bytes and the
+/// one-character escapes (`\n`, `\"`, ...), all of a window's found from one bit mask (a
+/// window costs one unpredictable branch, not one per escape: twice as fast on escape-dense
+/// text as stopping at each). Returns where it stopped: at a quote, control byte, `\u` or
+/// bad escape, an escape split by the window's end, or before the last 64 bytes.
+fn decode_windows(bytes: &[u8], from: usize, out: &mut Vec<u8>) -> usize {
     let mut i = from;
-    while let Some(chunk) = bytes.get(i..i + 16) {
-        let (special, _) = special_mask(chunk);
-        out.extend_from_slice(chunk);
-        if special != 0 {
+    // A window and 64 bytes of padding: runs are copied by fixed-size copies, cut after.
+    let mut pad = [0u8; 128];
+    while let Some(window) = bytes[i..].first_chunk::<64>() {
+        let (blocks, _) = window.as_chunks::<16>();
+        let mut special = (blocks.iter().enumerate()).fold(0u64, |m, (q, block)| {
+            m | (special_mask(block).0 as u64) << (16 * q)
+        });
+        if special == 0 {
+            out.extend_from_slice(window);
+            i += 64;
+            continue;
+        }
+        pad[..64].copy_from_slice(window);
+        let mut run = 0; // the window offset of the plain run being copied
+        while special != 0 {
             let k = special.trailing_zeros() as usize;
-            out.truncate(out.len() - 16 + k);
-            return i + k;
+            let len = out.len() + k - run;
+            out.extend_from_slice(&pad[run..run + 64]);
+            out.truncate(len);
+            let unescaped = match window.get(k..k + 2) {
+                Some(&[b'\\', e]) => UNESCAPE[e as usize],
+                _ => 0,
+            };
+            if unescaped == 0 {
+                return i + k;
+            }
+            out.push(unescaped);
+            run = k + 2;
+            // The escaped byte may itself be special (`\\`, `\"`): skip it too.
+            special &= u64::MAX.checked_shl(run as u32).unwrap_or(0);
         }
-        i += 16;
-    }
-    for &b in &bytes[i..] {
-        if is_special(b) {
-            return i;
-        }
-        out.push(b);
-        i += 1;
+        let len = out.len() + 64 - run;
+        out.extend_from_slice(&pad[run..run + 64]);
+        out.truncate(len);
+        i += 64;
     }
     i
 }
 
-/// Bit masks of the special bytes of `chunk` (16 bytes) and of its bytes ≥ 0x80.
+fn is_special(b: u8) -> bool {
+    b == b'"' || b == b'\\' || b < 0x20
+}
+
+/// Bit masks of the special bytes of `block` and of its bytes ≥ 0x80.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn special_mask(chunk: &[u8]) -> (u32, u32) {
+fn special_mask(block: &[u8; 16]) -> (u32, u32) {
     use std::arch::x86_64::*;
-    assert_eq!(chunk.len(), 16);
-    // SAFETY: SSE2 is part of x86-64; the load reads exactly the 16 bytes of `chunk`.
+    // SAFETY: SSE2 is part of x86-64; the load reads exactly the 16 bytes of `block`.
     unsafe {
-        let v = _mm_loadu_si128(chunk.as_ptr().cast());
+        let v = _mm_loadu_si128(block.as_ptr().cast());
         let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
         let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
         // Unsigned v <= 0x1f: max(v, 0x1f) == 0x1f.
@@ -365,8 +392,14 @@ fn special_mask(chunk: &[u8]) -> (u32, u32) {
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-fn special_mask(chunk: &[u8]) -> (u32, u32) {
-    chunk.iter().enumerate().fold((0, 0), |(s, h), (j, &b)| {
+fn special_mask(block: &[u8; 16]) -> (u32, u32) {
+    special_mask_bytes(block)
+}
+
+/// [`special_mask`] byte by byte.
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+fn special_mask_bytes(block: &[u8; 16]) -> (u32, u32) {
+    block.iter().enumerate().fold((0, 0), |(s, h), (j, &b)| {
         (
             s | (is_special(b) as u32) << j,
             h | ((b >= 0x80) as u32) << j,
@@ -381,10 +414,14 @@ mod tests {
 
     /// `fields` either leaves `line` to serde_json or agrees with it.
     fn agrees(line: &[u8]) -> bool {
-        match fields(line, "text", "id") {
+        agrees_on(line, "text", "id")
+    }
+
+    fn agrees_on(line: &[u8], text_key: &str, id_key: &str) -> bool {
+        match fields(line, text_key, id_key) {
             None => true,
             Some((text, id)) => {
-                let reference = super::super::serde_fields(line, "text", "id");
+                let reference = super::super::serde_fields(line, text_key, id_key);
                 reference.ok() == Some((text.map(Value::String), id))
             }
         }
@@ -416,6 +453,80 @@ mod tests {
         assert_eq!(id, Some(Value::from(7)));
         let (text, _) = fields(accepted[4], "text", "id").unwrap();
         assert_eq!(text.as_deref(), Some("last wins"));
+    }
+
+    #[test]
+    fn escapes_at_every_offset_of_a_window() {
+        for escape in [
+            r"\n",
+            r"\\",
+            r#"\""#,
+            r"\/",
+            r"\u00e9",
+            r"\ud83d\ude00",
+            r"\\\n",
+        ] {
+            for at in 0..140 {
+                for tail in [0, 1, 63, 64, 65, 130] {
+                    let line = format!(
+                        r#"{{"text": "{}{escape}{}{escape}"}}"#,
+                        "a".repeat(at),
+                        "é".repeat(tail)
+                    );
+                    assert!(fields(line.as_bytes(), "text", "id").is_some(), "{line}");
+                    assert!(agrees(line.as_bytes()), "{line}");
+                }
+            }
+        }
+        // Bytes a window must stop at, at every offset.
+        for bad in ["\x01", "\\q", "\\u12x", "\\ ", "\\ud83d\\n"] {
+            for at in 0..140 {
+                let line = format!(r#"{{"text": "{}{bad}{}"}}"#, "a".repeat(at), "b".repeat(70));
+                assert_eq!(fields(line.as_bytes(), "text", "id"), None, "{line}");
+            }
+        }
+    }
+
+    #[test]
+    fn any_field_names() {
+        let line = "{\"\": \"empty\", \"é\": \"accent\", \"k\": \"both\"}".as_bytes();
+        for (text_key, id_key, text) in
+            [("", "k", "empty"), ("é", "", "accent"), ("k", "k", "both")]
+        {
+            let (got, _) = fields(line, text_key, id_key).unwrap();
+            assert_eq!(got.as_deref(), Some(text));
+            assert!(agrees_on(line, text_key, id_key));
+        }
+    }
+
+    #[test]
+    fn nesting_up_to_the_limit() {
+        let nested = |n: usize| {
+            format!(
+                r#"{{"a": {}{}, "text": "x"}}"#,
+                "[".repeat(n),
+                "]".repeat(n)
+            )
+        };
+        assert!(fields(nested(MAX_DEPTH).as_bytes(), "text", "id").is_some());
+        assert!(agrees(nested(MAX_DEPTH).as_bytes()));
+        assert_eq!(fields(nested(MAX_DEPTH + 1).as_bytes(), "text", "id"), None);
+    }
+
+    #[test]
+    fn a_short_text_does_not_keep_the_line_size() {
+        let line = format!(r#"{{"text": "short", "html": "{}"}}"#, "x".repeat(100_000));
+        let (text, _) = fields(line.as_bytes(), "text", "id").unwrap();
+        assert!(text.unwrap().capacity() < 1000);
+    }
+
+    #[test]
+    fn the_mask_matches_the_bytes() {
+        let all: Vec<u8> = (0u8..=255).chain((0u8..=255).rev()).collect();
+        for block in all.windows(16) {
+            let block: &[u8; 16] = block.try_into().unwrap();
+            assert_eq!(special_mask(block), special_mask_bytes(block));
+        }
     }
 
     #[test]
@@ -485,7 +596,7 @@ mod tests {
             any::<bool>().prop_map(Value::from),
             any::<i64>().prop_map(Value::from),
             (-1e6f64..1e6).prop_map(Value::from),
-            "(\\PC|[\"\\\\\n\t\x01-\x1f])*".prop_map(Value::from),
+            "(\\PC|[\"\\\\\n\t\x01-\x1f]){0,200}".prop_map(Value::from),
         ];
         leaf.prop_recursive(4, 24, 4, |inner| {
             prop_oneof![
@@ -524,6 +635,7 @@ mod tests {
                 prop_assert!(fields(&line, "text", "id").is_some());
             }
             prop_assert!(agrees(&line), "{}", String::from_utf8_lossy(&line));
+            prop_assert!(agrees_on(&line, "meta", "meta"), "{}", String::from_utf8_lossy(&line));
         }
     }
 }
