@@ -412,7 +412,9 @@ mod tests {
         };
         let mut tmp = Vec::new();
         // Around each switch of method, and the largest with three bytes and beyond.
-        for n in [0, 1, 2, 63, 64, 65, 1000, 0x4000, 0x4001, 100_000, 0x40_0001] {
+        for n in [
+            0, 1, 2, 63, 64, 65, 1000, 0x4000, 0x4001, 100_000, 0x40_0001,
+        ] {
             let uniform: Vec<u32> = (0..n).map(|_| next()).collect();
             let mut shapes = vec![uniform.clone(), uniform.iter().map(|x| x % 7).collect()];
             if n <= 0x4000 {
