@@ -501,9 +501,9 @@ impl CorpusBuilder {
         if self.sets.as_ref().is_some_and(SetStore::spilled) {
             // Sets now go to disk, where they are read once per candidate pair: sort them
             // here, in parallel, rather than at every read.
-            sketched.par_iter_mut().for_each(|s| {
+            sketched.par_iter_mut().for_each_init(Vec::new, |tmp, s| {
                 if let Some(set) = s.set.as_mut() {
-                    verify::make_set(set);
+                    verify::make_set_with(set, tmp);
                 }
             });
         }

@@ -275,7 +275,7 @@ fn word_mask(bytes: &[u8]) -> (u64, u64) {
 }
 
 /// [`word_mask`] of 64 bytes, 16 at a time with SSE2 (every x86-64 CPU has it).
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 fn word_mask_64(bytes: &[u8; 64]) -> (u64, u64) {
     use std::arch::x86_64::*;
     let (mut mask, mut non_ascii) = (0u64, 0u64);
@@ -303,7 +303,7 @@ fn word_mask_64(bytes: &[u8; 64]) -> (u64, u64) {
     (mask, non_ascii)
 }
 
-#[cfg(not(target_arch = "x86_64"))]
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
 fn word_mask_64(bytes: &[u8; 64]) -> (u64, u64) {
     word_mask(bytes)
 }
@@ -495,6 +495,26 @@ mod tests {
             let mut got = Vec::new();
             alnum_word_hashes(7, &t, |at, h| got.push((at, h)));
             proptest::prop_assert_eq!(got, want);
+        }
+    }
+
+    #[test]
+    fn non_ascii_at_every_offset_of_a_block() {
+        // ASCII runs longer than a block, then a non-ASCII byte inside, after or between
+        // words: the SSE2 path stops there and the reference words go on.
+        for filler in ["ab ", "x", " ", "A_1."] {
+            for pre in 0..130 {
+                for tail in ["é", "aé b", " 日本 x", "é".repeat(40).as_str()] {
+                    let t = format!("{}{tail} {}", filler.repeat(pre), filler.repeat(30));
+                    let mut want = Vec::new();
+                    alnum_words(&t, &mut String::new(), |at, w| {
+                        want.push((at, hash_bytes(7, w.as_bytes())))
+                    });
+                    let mut got = Vec::new();
+                    alnum_word_hashes(7, &t, |at, h| got.push((at, h)));
+                    assert_eq!(got, want, "{t:?}");
+                }
+            }
         }
     }
 

@@ -46,7 +46,12 @@ pub fn compact_set(shingles: &[u64]) -> Vec<u32> {
 
 /// Sorts compact hashes into a set (no repeats), in place.
 pub fn make_set(hashes: &mut Vec<u32>) {
-    let n = sort_dedup(hashes, &mut Vec::new());
+    make_set_with(hashes, &mut Vec::new());
+}
+
+/// [`make_set`] with scratch space `tmp`, for callers sorting many sets.
+pub fn make_set_with(hashes: &mut Vec<u32>, tmp: &mut Vec<u32>) {
+    let n = sort_dedup(hashes, tmp);
     hashes.truncate(n);
 }
 
@@ -102,6 +107,9 @@ fn sort_hashes(v: &mut [u32], tmp: &mut Vec<u32>) {
         dst.copy_from_slice(src);
         src = dst;
     }
+    // Hashes sharing their high bytes are few; values that are not uniform hashes could
+    // make this quadratic: past a linear number of moves, a comparison sort finishes.
+    let mut budget = 8 * src.len();
     for i in 1..src.len() {
         let x = src[i];
         let mut j = i;
@@ -110,6 +118,10 @@ fn sort_hashes(v: &mut [u32], tmp: &mut Vec<u32>) {
             j -= 1;
         }
         src[j] = x;
+        budget = match budget.checked_sub(i - j) {
+            Some(b) => b,
+            None => return src.sort_unstable(),
+        };
     }
 }
 
@@ -413,15 +425,17 @@ mod tests {
         let mut tmp = Vec::new();
         // Around each switch of method, and the largest with three bytes and beyond.
         for n in [
-            0, 1, 2, 63, 64, 65, 1000, 0x4000, 0x4001, 100_000, 0x40_0001,
+            0, 1, 2, 63, 64, 65, 1000, 0x4000, 0x4001, 100_000, 0x40_0000, 0x40_0001,
         ] {
             let uniform: Vec<u32> = (0..n).map(|_| next()).collect();
-            let mut shapes = vec![uniform.clone(), uniform.iter().map(|x| x % 7).collect()];
-            if n <= 0x4000 {
-                // Values sharing their high bytes: all left to the insertion sort.
-                shapes.push((0..n as u32).rev().collect());
-                shapes.push(uniform.iter().map(|x| x >> 20).collect());
-            }
+            // Values sharing their high bytes, all left to the insertion sort (which gives
+            // way to a comparison sort).
+            let shapes = [
+                uniform.clone(),
+                uniform.iter().map(|x| x % 7).collect(),
+                (0..n as u32).rev().collect(),
+                uniform.iter().map(|x| x >> 20).collect(),
+            ];
             for mut v in shapes {
                 let mut want = v.clone();
                 want.sort_unstable();

@@ -324,7 +324,7 @@ fn find_special(bytes: &[u8], from: usize) -> (usize, bool) {
 /// one-character escapes (`\n`, `\"`, ...), all of a window's found from one bit mask (a
 /// window costs one unpredictable branch, not one per escape: twice as fast on escape-dense
 /// text as stopping at each). Returns where it stopped: at a quote, control byte, `\u` or
-/// bad escape, an escape split by the window's end, or before the last 64 bytes.
+/// bad escape, an escape split by the window's end, or where fewer than 64 bytes remain.
 fn decode_windows(bytes: &[u8], from: usize, out: &mut Vec<u8>) -> usize {
     let mut i = from;
     // A window and 64 bytes of padding: runs are copied by fixed-size copies, cut after.
@@ -371,7 +371,7 @@ fn is_special(b: u8) -> bool {
 }
 
 /// Bit masks of the special bytes of `block` and of its bytes ≥ 0x80.
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[inline(always)]
 fn special_mask(block: &[u8; 16]) -> (u32, u32) {
     use std::arch::x86_64::*;
@@ -391,13 +391,13 @@ fn special_mask(block: &[u8; 16]) -> (u32, u32) {
     }
 }
 
-#[cfg(not(target_arch = "x86_64"))]
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
 fn special_mask(block: &[u8; 16]) -> (u32, u32) {
     special_mask_bytes(block)
 }
 
 /// [`special_mask`] byte by byte.
-#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
 fn special_mask_bytes(block: &[u8; 16]) -> (u32, u32) {
     block.iter().enumerate().fold((0, 0), |(s, h), (j, &b)| {
         (
