@@ -511,3 +511,53 @@ fn copies_across_chunks_are_found_whatever_the_threads() {
     assert_eq!(footer.len(), 1);
     assert_eq!(footer[0]["count"], 150);
 }
+
+/// JSON text of `s` with every non-ASCII character as `\uXXXX` (surrogate pairs above the
+/// BMP), as Python's json.dumps writes by default.
+fn ascii_escaped(s: &str) -> String {
+    let mut out = String::new();
+    for c in serde_json::to_string(s).unwrap().chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            for unit in c.encode_utf16(&mut [0; 2]) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn records_of_any_json_style_read_the_same() {
+    // Escapes of every kind, non-ASCII text and an emoji, across many 64-byte windows.
+    let text = "Line one says \"hello\" to the café crowd.\n\tThen a back\\slash, a \
+                slash / and an emoji 😀 in the middle of a sentence that goes on and on.\r\n\
+                Déjà vu: the same words, written in another JSON style, must read the same.\n"
+        .repeat(3);
+    let plain = serde_json::to_string(&text).unwrap();
+    let records = [
+        format!(r#"{{"id":1,"text":{plain}}}"#),
+        format!(r#"{{"id": 2, "text": {}}}"#, ascii_escaped(&text)),
+        format!(r#"{{"meta": {{"a": [1, {{"b": null}}, -2.5e3], "u": "x\"y"}}, "text": {plain}, "id": 3}}"#),
+        // An escaped key: serde_json reads this one.
+        format!(r#"{{"te\u0078t": {plain}, "id": 4}}"#),
+        format!(r#"{{"text": "something else entirely", "id": 5, "text": {plain}}}"#),
+        format!("  {{ \"id\" : 6 ,\t\"text\" :  {plain}  }}  "),
+        r#"{"id": 7, "text": "An unrelated document with words of its own, nothing like the rest."}"#.to_string(),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("styles.jsonl");
+    std::fs::write(&path, records.join("\n")).unwrap();
+    let (code, out, err) = run(&["corpus", path_str(&path), "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let pairs = v["pairs"].as_array().unwrap();
+    assert_eq!(pairs.len(), 15, "{out}");
+    assert!(pairs.iter().all(|p| p["similarity"] == 1.0), "{out}");
+    assert_eq!(v["clusters"][0]["representative"], 1);
+    assert_eq!(
+        v["clusters"][0]["members"],
+        serde_json::json!([1, 2, 3, 4, 5, 6])
+    );
+}
