@@ -234,8 +234,9 @@ impl SetStore {
         let Some((_, w)) = self.file.as_mut() else {
             return Err(io::Error::other("set store: no spill file"));
         };
-        let bytes: Vec<u8> = set.iter().flat_map(|x| x.to_le_bytes()).collect();
-        w.write_all(&bytes)?;
+        for x in &set {
+            w.write_all(&x.to_le_bytes())?;
+        }
         self.slots.push(Slot {
             offset: self.file_len,
             len,
