@@ -4,7 +4,6 @@
 
 use super::{excerpt, Format, JSON_VERSION};
 use crate::corpus::CorpusReport;
-use rayon::prelude::*;
 use std::io::{self, Write};
 
 /// Writes `report` in `format`; `color` only affects the human format.
@@ -129,35 +128,6 @@ impl<'a> Buffered<'a> {
         Ok(())
     }
 
-    /// Formats items `0..n` with `item` and hands them on in order: blocks of them are
-    /// formatted in parallel, a bounded number at a time (reports can be large).
-    fn items(
-        &mut self,
-        n: usize,
-        item: impl Fn(&mut Vec<u8>, usize) -> io::Result<()> + Sync,
-    ) -> io::Result<()> {
-        const BLOCK: usize = 1024;
-        const WAVE: usize = 64 * BLOCK;
-        for wave in (0..n).step_by(WAVE) {
-            let blocks: Vec<io::Result<Vec<u8>>> = (wave..n.min(wave + WAVE))
-                .into_par_iter()
-                .step_by(BLOCK)
-                .map(|start| {
-                    let mut buf = Vec::new();
-                    for i in start..n.min(start + BLOCK) {
-                        item(&mut buf, i)?;
-                    }
-                    Ok(buf)
-                })
-                .collect();
-            for block in blocks {
-                self.buf.extend_from_slice(&block?);
-                self.flush_when_full()?;
-            }
-        }
-        Ok(())
-    }
-
     /// Hands `out` what is left.
     fn finish(self) -> io::Result<()> {
         self.out.write_all(&self.buf)
@@ -183,10 +153,12 @@ pub fn write_json(out: &mut dyn Write, r: &CorpusReport) -> io::Result<()> {
     ];
     for (name, n, item) in lists {
         write!(w.buf, ",\n \"{name}\": [")?;
-        w.items(n, |buf, i| {
-            buf.extend_from_slice(if i == 0 { b"\n  " } else { b",\n  " });
-            item(buf, r, i, false)
-        })?;
+        for i in 0..n {
+            w.buf
+                .extend_from_slice(if i == 0 { b"\n  " } else { b",\n  " });
+            item(&mut w.buf, r, i, false)?;
+            w.flush_when_full()?;
+        }
         w.buf.extend_from_slice(if n == 0 { b"]" } else { b"\n ]" });
     }
     w.buf.extend_from_slice(b"}\n");
@@ -208,11 +180,11 @@ pub fn write_jsonl(out: &mut dyn Write, r: &CorpusReport) -> io::Result<()> {
         (r.repeated_paragraphs.len(), write_paragraph),
     ];
     for (n, item) in lists {
-        w.items(n, |buf, i| {
-            item(buf, r, i, true)?;
-            buf.push(b'\n');
-            Ok(())
-        })?;
+        for i in 0..n {
+            item(&mut w.buf, r, i, true)?;
+            w.buf.push(b'\n');
+            w.flush_when_full()?;
+        }
     }
     w.finish()
 }
