@@ -147,7 +147,7 @@ pub struct CorpusArgs {
 /// Text bytes per chunk sketched in parallel before its text is dropped. The first chunk is
 /// half the input's first batch (whose text, unescaped, is a little shorter than its JSON),
 /// so that sketching starts with the first batch; chunks then double up to this size.
-pub const CHUNK_BYTES: usize = 4 << 20;
+pub const CHUNK_BYTES: usize = 2 << 20;
 
 /// What the reader thread sends: a chunk of documents, or a problem with one input.
 enum Msg {

@@ -229,7 +229,7 @@ pub fn decode_text(path: &Path, bytes: Vec<u8>) -> Result<String> {
 }
 
 /// Record bytes read before a batch is parsed (in parallel).
-const BATCH_BYTES: usize = 4 << 20;
+const BATCH_BYTES: usize = 2 << 20;
 /// The first batch's: nothing else can run before the first documents are parsed (and
 /// callers that group documents keep their first group no larger). Batches then
 /// double up to [`BATCH_BYTES`], so that parsing keeps ahead of the work on the last one.
