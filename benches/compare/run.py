@@ -14,8 +14,9 @@ deja rows: `deja` is the default run (pairs, clusters AND repeated paragraphs ac
 documents, a job the peers do not do); `deja pairs` adds --no-paragraphs (pairs and clusters
 only: the peers' job, the fair comparison); `deja minhash` is the pairs run with
 --sketch minhash (128 permutations instead of the default one-permutation sketch).
-Wall time and RSS are of the whole process (/usr/bin/time); deja's are the median of --repeat
-runs, the peers' of one run.
+Wall time, CPU time and peak RSS are of the whole process (wall from spawn to exit, CPU and
+RSS from wait4, so no wrapper such as /usr/bin/time adds its own start-up to a 30 ms run);
+deja's are the median of --repeat runs, the peers' of one run.
 """
 import argparse
 import json
@@ -23,6 +24,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -45,19 +47,18 @@ def venv_python(path):
 
 
 def timed(cmd, stdout=None):
-    """Runs cmd under /usr/bin/time -v: (wall seconds, peak RSS MB)."""
-    t0 = time.time()
-    p = subprocess.run(["/usr/bin/time", "-v"] + cmd, stdout=stdout, stderr=subprocess.PIPE, text=True)
-    wall = time.time() - t0
-    if p.returncode not in (0, 1):
-        sys.exit(f"failed ({p.returncode}): {' '.join(cmd)}\n{p.stderr[-2000:]}")
-    rss = cpu = 0
-    for line in p.stderr.splitlines():
-        if "Maximum resident set size" in line:
-            rss = int(line.split()[-1]) / 1024
-        if "User time (seconds)" in line or "System time (seconds)" in line:
-            cpu += float(line.split()[-1])
-    return wall, rss, cpu
+    """Runs cmd: (wall seconds, peak RSS MB, CPU seconds), the last two from wait4."""
+    with tempfile.TemporaryFile() as stderr:
+        t0 = time.perf_counter()
+        p = subprocess.Popen(cmd, stdout=stdout, stderr=stderr)
+        _, status, usage = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - t0
+        p.returncode = os.waitstatus_to_exitcode(status)
+        if p.returncode not in (0, 1):
+            stderr.seek(0)
+            err = stderr.read().decode(errors="replace")
+            sys.exit(f"failed ({p.returncode}): {' '.join(cmd)}\n{err[-2000:]}")
+    return wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 def load_pairs(path):
@@ -138,7 +139,7 @@ def main():
             pairs = next(x[4] for x in rows if x[0] == name and x[3] == "deja pairs")
             full = next(x[4] for x in rows if x[0] == name and x[3] == "deja")
             ratio = f"{w / pairs:.1f}x ({w / full:.1f}x)"
-        print(f"{name:<14}{nd:>7}{mb:>7.1f}  {tool:<13}{w:>8.2f}{cpu:>7.2f}{m:>8.0f}{n:>8}{r:>8.4f}{p:>8.4f}  {ratio}")
+        print(f"{name:<14}{nd:>7}{mb:>7.1f}  {tool:<13}{w:>8.3f}{cpu:>7.2f}{m:>8.0f}{n:>8}{r:>8.4f}{p:>8.4f}  {ratio}")
     print(f"\n(truth = every pair with exact J >= 0.8; deja wall/RSS = median of {a.repeat} runs; "
           f"{os.cpu_count()} cores)")
 
