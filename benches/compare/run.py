@@ -15,7 +15,8 @@ documents, a job the peers do not do); `deja pairs` adds --no-paragraphs (pairs 
 only: the peers' job, the fair comparison); `deja minhash` is the pairs run with
 --sketch minhash (128 permutations instead of the default one-permutation sketch).
 Wall time, CPU time and peak RSS are of the whole process (wall from spawn to exit, CPU and
-RSS from wait4, so no wrapper such as /usr/bin/time adds its own start-up to a 30 ms run);
+RSS from wait4, so no wrapper such as /usr/bin/time adds its own start-up, about a
+millisecond, to a 30 ms run);
 deja's are the median of --repeat runs, the peers' of one run.
 """
 import argparse
