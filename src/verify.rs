@@ -153,13 +153,19 @@ pub fn jaccard_at_least(a: &[u32], b: &[u32], threshold: f64) -> Option<f64> {
     // Blocks of four against four while both sides have them: each value of one block
     // against every one of the other, then the block with the smaller last value (or both)
     // moves on. A value shared by the two sets is counted once, when its blocks meet.
-    while let (Some(x), Some(y)) = (a[i..].first_chunk::<4>(), b[j..].first_chunk::<4>()) {
-        inter += block_matches(x, y);
-        i += 4 * (x[3] <= y[3]) as usize;
-        j += 4 * (y[3] <= x[3]) as usize;
+    while a.len() - i >= 4 && b.len() - j >= 4 {
         // Checked every 64 advances: cheap next to the merge, and soon enough to save most
         // of it.
-        if (i + j) % 64 == 0 && inter + (a.len() - i).min(b.len() - j) < needed {
+        let stop = i + j + 64;
+        while i + j < stop {
+            let (Some(x), Some(y)) = (a[i..].first_chunk::<4>(), b[j..].first_chunk::<4>()) else {
+                break;
+            };
+            inter += block_matches(x, y);
+            i += 4 * (x[3] <= y[3]) as usize;
+            j += 4 * (y[3] <= x[3]) as usize;
+        }
+        if inter + (a.len() - i).min(b.len() - j) < needed {
             return None;
         }
     }
