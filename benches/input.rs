@@ -8,6 +8,10 @@ use deja::input::{read_documents, InputOptions, Source};
 use serde_json::json;
 use std::io::Write;
 
+#[path = "../tests/util/ascii_json.rs"]
+mod ascii_json;
+use ascii_json::ascii_only;
+
 /// Documents of about 4 KB cut from the bundled text, 16 MB in all.
 fn documents() -> Vec<String> {
     let text = include_str!("data/python-docs.txt");
@@ -26,20 +30,6 @@ fn documents() -> Vec<String> {
     docs
 }
 
-fn ascii_escaped(record: &str) -> String {
-    let mut out = String::with_capacity(record.len());
-    for c in record.chars() {
-        if c.is_ascii() {
-            out.push(c);
-        } else {
-            for unit in c.encode_utf16(&mut [0; 2]) {
-                out.push_str(&format!("\\u{unit:04x}"));
-            }
-        }
-    }
-    out
-}
-
 fn bench(c: &mut Criterion) {
     let docs = documents();
     let dir = tempfile::tempdir().unwrap();
@@ -56,7 +46,7 @@ fn bench(c: &mut Criterion) {
                 json!({"id": i, "text": d}).to_string()
             } else {
                 let meta = json!({"url": format!("https://example.org/{i}"), "lang": {"en": 0.98}});
-                ascii_escaped(&format!(
+                ascii_only(&format!(
                     r#"{{"meta": {meta}, "id": {i}, "text": {}}}"#,
                     json!(d)
                 ))

@@ -5,6 +5,10 @@ use serde_json::Value;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
+#[path = "util/ascii_json.rs"]
+mod ascii_json;
+use ascii_json::ascii_only;
+
 fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data/corpus")
@@ -512,22 +516,6 @@ fn copies_across_chunks_are_found_whatever_the_threads() {
     assert_eq!(footer[0]["count"], 150);
 }
 
-/// JSON text of `s` with every non-ASCII character as `\uXXXX` (surrogate pairs above the
-/// BMP), as Python's json.dumps writes by default.
-fn ascii_escaped(s: &str) -> String {
-    let mut out = String::new();
-    for c in serde_json::to_string(s).unwrap().chars() {
-        if c.is_ascii() {
-            out.push(c);
-        } else {
-            for unit in c.encode_utf16(&mut [0; 2]) {
-                out.push_str(&format!("\\u{unit:04x}"));
-            }
-        }
-    }
-    out
-}
-
 #[test]
 fn records_of_any_json_style_read_the_same() {
     // Escapes of every kind, non-ASCII text and an emoji, across many 64-byte windows.
@@ -538,7 +526,7 @@ fn records_of_any_json_style_read_the_same() {
     let plain = serde_json::to_string(&text).unwrap();
     let records = [
         format!(r#"{{"id":1,"text":{plain}}}"#),
-        format!(r#"{{"id": 2, "text": {}}}"#, ascii_escaped(&text)),
+        format!(r#"{{"id": 2, "text": {}}}"#, ascii_only(&plain)),
         format!(r#"{{"meta": {{"a": [1, {{"b": null}}, -2.5e3], "u": "x\"y"}}, "text": {plain}, "id": 3}}"#),
         // An escaped key: serde_json reads this one.
         format!(r#"{{"te\u0078t": {plain}, "id": 4}}"#),

@@ -624,8 +624,9 @@ impl ContentHasher {
         self.hashes_and_words(doc, text, span, None)
     }
 
-    /// [`ContentHasher::hashes`], also appending the hash of every word to `all_words` (if any), as
-    /// [`Shingler::word_hashes`] does (doc mode splits words by UAX #29): one pass for both.
+    /// [`ContentHasher::hashes`], also appending the hash of every word to `all_words` (when
+    /// given), as [`Shingler::word_hashes`] does (doc mode splits words by UAX #29): one pass
+    /// for both.
     fn hashes_and_words(
         &mut self,
         doc: &DocAnalyzer,

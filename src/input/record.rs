@@ -322,9 +322,10 @@ fn find_special(bytes: &[u8], from: usize) -> (usize, bool) {
 
 /// Decodes `bytes[from..]` into `out` by 64-byte windows while it can: plain bytes and the
 /// one-character escapes (`\n`, `\"`, ...), all of a window's found from one bit mask (a
-/// window costs one unpredictable branch, not one per escape: twice as fast on escape-dense
-/// text as stopping at each). Returns where it stopped: at a quote, control byte, `\u` or
-/// bad escape, an escape split by the window's end, or where fewer than 64 bytes remain.
+/// window costs one unpredictable branch, not one per escape: about twice as fast on
+/// escape-dense text as stopping at each). Returns where it stopped: at a quote, control
+/// byte, `\u` or bad escape, an escape split by the window's end, or where fewer than 64
+/// bytes remain.
 fn decode_windows(bytes: &[u8], from: usize, out: &mut Vec<u8>) -> usize {
     let mut i = from;
     // A window and 64 bytes of padding: runs are copied by fixed-size copies, cut after.
@@ -340,12 +341,16 @@ fn decode_windows(bytes: &[u8], from: usize, out: &mut Vec<u8>) -> usize {
             continue;
         }
         pad[..64].copy_from_slice(window);
+        // Appends `window[from..to]`: a fixed-size copy (no call) cut to length.
+        let copy = |out: &mut Vec<u8>, from: usize, to: usize| {
+            let len = out.len() + to - from;
+            out.extend_from_slice(&pad[from..from + 64]);
+            out.truncate(len);
+        };
         let mut run = 0; // the window offset of the plain run being copied
         while special != 0 {
             let k = special.trailing_zeros() as usize;
-            let len = out.len() + k - run;
-            out.extend_from_slice(&pad[run..run + 64]);
-            out.truncate(len);
+            copy(out, run, k);
             let unescaped = match window.get(k..k + 2) {
                 Some(&[b'\\', e]) => UNESCAPE[e as usize],
                 _ => 0,
@@ -358,9 +363,7 @@ fn decode_windows(bytes: &[u8], from: usize, out: &mut Vec<u8>) -> usize {
             // The escaped byte may itself be special (`\\`, `\"`): skip it too.
             special &= u64::MAX.checked_shl(run as u32).unwrap_or(0);
         }
-        let len = out.len() + 64 - run;
-        out.extend_from_slice(&pad[run..run + 64]);
-        out.truncate(len);
+        copy(out, run, 64);
         i += 64;
     }
     i
@@ -408,7 +411,12 @@ fn special_mask_bytes(block: &[u8; 16]) -> (u32, u32) {
 }
 
 #[cfg(test)]
+#[path = "../../tests/util/ascii_json.rs"]
+mod ascii_json;
+
+#[cfg(test)]
 mod tests {
+    use super::ascii_json::ascii_only;
     use super::*;
     use proptest::prelude::*;
 
@@ -574,22 +582,6 @@ mod tests {
         }
     }
 
-    /// JSON text for `v` with every non-ASCII character escaped as `\uXXXX` (surrogate
-    /// pairs above the BMP), as Python's json.dumps writes by default.
-    fn ascii_json(v: &Value) -> String {
-        let mut out = String::new();
-        for c in v.to_string().chars() {
-            if c.is_ascii() {
-                out.push(c);
-            } else {
-                for unit in c.encode_utf16(&mut [0; 2]) {
-                    out.push_str(&format!("\\u{unit:04x}"));
-                }
-            }
-        }
-        out
-    }
-
     fn value() -> impl Strategy<Value = Value> {
         let leaf = prop_oneof![
             Just(Value::Null),
@@ -621,7 +613,7 @@ mod tests {
                 &b"\"\\{}[],:u0123456789eE.-+ \x01\x7f\xff\xc3tfn"[..]), 0..3usize)),
         ) {
             let object = Value::Object(record.into_iter().collect());
-            let text = if ascii { ascii_json(&object) } else { object.to_string() };
+            let text = if ascii { ascii_only(&object.to_string()) } else { object.to_string() };
             let mut line = text.into_bytes();
             if let Some((at, byte, how)) = edit {
                 let i = at.index(line.len() + 1);
