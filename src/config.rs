@@ -101,7 +101,8 @@ pub struct Thresholds {
     pub duplicate: Option<f64>,
     /// Shingle Jaccard at or above which a paragraph is a `near_duplicate` (default 0.5).
     pub near_duplicate: Option<f64>,
-    /// Weighted content containment at or above which a paragraph is a `restatement` (default 0.38).
+    /// Probability of the restatement model at or above which a paragraph is a `restatement`
+    /// (default: the model's, 0.575).
     pub restatement: Option<f64>,
     /// Shingle Jaccard between paragraphs of two files at or above which it is a `cross_file` copy
     /// (default 0.7).
@@ -451,8 +452,8 @@ fail_on = ["duplicate", "near_duplicate", "restatement", "cross_file"]
 # Similarity (mean Jaccard of word 1-, 2- and 3-grams) with an earlier paragraph of the same document.
 # duplicate = 0.9
 # near_duplicate = 0.5
-# Weighted share of a paragraph's content words already said earlier in the document.
-# restatement = 0.38
+# Probability (of the restatement model) that a paragraph says again what the document said.
+# restatement = 0.575
 # Shingle Jaccard with a paragraph of another document.
 # cross_file = 0.7
 

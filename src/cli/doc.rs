@@ -17,7 +17,7 @@ pub struct DocArgs {
     paths: Vec<PathBuf>,
     #[command(flatten)]
     common: CommonArgs,
-    /// Weighted content containment at or above which a paragraph is a restatement.
+    /// Probability (of the restatement model) at or above which a paragraph is a restatement.
     #[arg(long, default_value_t = DocOptions::default().restatement_threshold)]
     threshold: f64,
     /// Mean Jaccard of word 1-, 2-, 3-grams at or above which a paragraph is a near_duplicate.
@@ -38,6 +38,14 @@ pub struct DocArgs {
     /// Print each document without its redundant paragraphs instead of a report.
     #[arg(long)]
     strip: bool,
+    /// Show, for each restatement and each near miss, the features and the probability that
+    /// decided it.
+    #[arg(long)]
+    explain: bool,
+    /// With --explain: probability from which a paragraph is listed as a near miss (default:
+    /// half the threshold).
+    #[arg(long)]
+    near_miss: Option<f64>,
 }
 
 /// Documents analysed together: bounded so memory does not grow with the input.
@@ -61,6 +69,8 @@ pub fn run(args: DocArgs) -> Result<Outcome> {
         duplicate_threshold: unit("duplicate-threshold", args.duplicate_threshold)?,
         min_content_words: args.min_content_words,
         language: args.lang.clone(),
+        explain: args.explain,
+        near_miss: unit("near-miss", args.near_miss.unwrap_or(args.threshold / 2.0))?,
         ..DocOptions::default()
     };
     let analyzer = DocAnalyzer::new(opts)?;

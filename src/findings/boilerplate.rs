@@ -130,11 +130,12 @@ const POINTER_PHRASES: &[&str] = &[
     "is documented",
 ];
 
-/// Link lists, credits, "Read also:"/"Source:" lines, bylines, reference-link definitions.
+/// Link lists, credits, "Read also:"/"Source:" lines, bylines, reference-link definitions,
+/// figure and table captions.
 pub(super) fn is_boilerplate(body: &str, seg: &Segment, content: &[(Span, u64)]) -> bool {
     let t = body.trim_start_matches(|c: char| "-*+>#• \t".contains(c));
     let lower = lower_head(t);
-    if BOILERPLATE_PREFIXES.iter().any(|p| lower.starts_with(p)) {
+    if BOILERPLATE_PREFIXES.iter().any(|p| lower.starts_with(p)) || is_caption(&lower) {
         return true;
     }
     // A pointer: one sentence sending the reader to a link ("Details are available at [..]").
@@ -163,6 +164,58 @@ pub(super) fn is_boilerplate(body: &str, seg: &Segment, content: &[(Span, u64)])
     !content.is_empty()
         && link_text_words * 2
             >= content.len() + (seg.kind == SegmentKind::Paragraph) as usize * content.len()
+}
+
+/// A figure or table caption ("**Figure 2.** Latency by ...", "<b>Table 1: ...</b>"), given
+/// lowercased.
+fn is_caption(lower: &str) -> bool {
+    let t = strip_emphasis_start(lower);
+    ["figure", "fig.", "table", "image", "listing", "chart"]
+        .iter()
+        .any(|label| {
+            t.strip_prefix(label).is_some_and(|rest| {
+                let rest = strip_emphasis_start(rest.trim_start());
+                rest.starts_with(|c: char| c.is_ascii_digit())
+            })
+        })
+}
+
+/// `s` without leading emphasis and bold markers (`*`, `_`, `<b>`, `<strong>`, `<em>`).
+fn strip_emphasis_start(mut s: &str) -> &str {
+    loop {
+        let t = s.trim_start_matches(['*', '_', ' ']);
+        let t = ["<b>", "<strong>", "<em>", "<i>"]
+            .iter()
+            .find_map(|tag| t.strip_prefix(tag))
+            .unwrap_or(t);
+        if t.len() == s.len() {
+            return s;
+        }
+        s = t;
+    }
+}
+
+/// A short line set entirely in bold or italics ("**Bare metal image creation:**"): a
+/// heading in all but syntax.
+pub(super) fn is_emphasis_heading(body: &str) -> bool {
+    let t = body.trim();
+    let inner = [
+        ("**", "**"),
+        ("__", "__"),
+        ("<b>", "</b>"),
+        ("<strong>", "</strong>"),
+    ]
+    .iter()
+    .find_map(|(open, close)| t.strip_prefix(open)?.strip_suffix(close))
+    .or_else(|| {
+        let (open, close) = (t.chars().next()?, t.chars().last()?);
+        ((open == '*' || open == '_') && open == close && t.len() > 2).then(|| &t[1..t.len() - 1])
+    });
+    inner.is_some_and(|inner| {
+        !inner.contains(['*', '\n'])
+            && !inner.contains("](")
+            && inner.split_whitespace().count() <= 12
+    })
 }
 
 /// Byte ranges (absolute) of Markdown link texts: between `[` and a `](` that closes it.

@@ -1,5 +1,7 @@
-//! Where recaps sit: summary sections, paragraphs that open with a summary cue (and the
-//! lists they introduce), and the closing paragraphs of a text.
+//! Where a paragraph sits: in a section headed like a summary or like new business (next
+//! steps, thanks), after a summary cue (or in the list such a lead-in opens), opening a
+//! topical section. These are features of the restatement model, not gates: a recap without
+//! a cue is still judged, and a heading alone decides nothing.
 
 use super::boilerplate::lower_head;
 use super::{Role, Unit};
@@ -9,6 +11,7 @@ use crate::segment::SegmentKind;
 const RECAP_HEADINGS: &[&str] = &[
     "summary",
     "conclusion",
+    "concluding",
     "wrapping up",
     "wrap up",
     "wrap-up",
@@ -16,6 +19,7 @@ const RECAP_HEADINGS: &[&str] = &[
     "tl;dr",
     "tldr",
     "takeaway",
+    "key points",
     "in a nutshell",
     "closing thoughts",
     "final thoughts",
@@ -27,6 +31,39 @@ const RECAP_HEADINGS: &[&str] = &[
     "fazit",
     "résumé",
     "resumen",
+];
+
+/// Headings of sections that bring new business rather than a summary: what comes next,
+/// how to take part, thanks, further reading.
+const ONWARD_HEADINGS: &[&str] = &[
+    "next",
+    "future",
+    "roadmap",
+    "coming",
+    "get involved",
+    "getting involved",
+    "how to get",
+    "how can i",
+    "how do i",
+    "learn more",
+    "further",
+    "more information",
+    "resources",
+    "references",
+    "acknowledg",
+    "thank",
+    "credits",
+    "contribut",
+    "feedback",
+    "try it",
+    "getting started",
+    "call to action",
+    "join",
+    "contact",
+    "faq",
+    "questions",
+    "appendix",
+    "links",
 ];
 
 /// Openers of paragraphs (or of the lead-in before a list) that announce a recap.
@@ -46,6 +83,8 @@ const RECAP_OPENERS: &[&str] = &[
     "in a nutshell",
     "to recap",
     "recap:",
+    "reiterating",
+    "to reiterate",
     "in other words",
     "put simply",
     "simply put",
@@ -59,6 +98,11 @@ const RECAP_OPENERS: &[&str] = &[
     "we then explained",
     "as we have seen",
     "as we've seen",
+    "as mentioned",
+    "as described",
+    "as discussed",
+    "as noted",
+    "as shown",
     "zusammenfassend",
     "insgesamt",
     "kurz gesagt",
@@ -80,61 +124,80 @@ const RECAP_LEAD_INS: &[&str] = &[
     "in short",
     "in conclusion",
     "to conclude",
+    "key points",
+    "highlights",
     "zusammenfass",
 ];
 
-/// Number of closing prose paragraphs that count as recap context without any cue.
-const CLOSING_PARAGRAPHS: usize = 2;
-/// Prose paragraphs a text needs before its closing ones count as recap context.
-const MIN_PROSE_FOR_CLOSING: usize = 8;
+/// Where a unit sits, as far as headings and cues tell.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct Place {
+    /// Under a heading that names a summary ("Conclusion", "TL;DR").
+    pub recap_section: bool,
+    /// Under a heading that announces new business ("What's next", "Acknowledgements").
+    pub onward_section: bool,
+    /// Opens with a summary cue ("In short", "To sum up").
+    pub cue: bool,
+    /// A list item after a lead-in that announces a recap ("To summarize:").
+    pub cued_list: bool,
+    /// The first prose paragraph under a heading that names its own topic ("## Release
+    /// timing"): that section's content, whatever it repeats.
+    pub opens_section: bool,
+    /// In the text's last section (or the text has no sections).
+    pub last_section: bool,
+    /// Number of headings before it: units with the same number share a section.
+    pub section: usize,
+}
 
-/// Marks the units that sit where recaps sit: in a section whose heading names a summary, in a
-/// paragraph that opens with a summary cue (and the list it introduces), or among the last
-/// prose paragraphs of the text (unless it opens a topical section).
-pub(super) fn mark_recap_context(text: &str, units: &mut [Unit]) {
+/// The [`Place`] of every unit.
+pub(super) fn places(text: &str, units: &[Unit]) -> Vec<Place> {
     let starts_with_cue = |s: &str| {
         let t = lower_head(s.trim_start_matches(|c: char| "-*+>#•0123456789.) \t".contains(c)));
         let t = t.trim_start_matches(['*', '_']);
         RECAP_OPENERS.iter().any(|cue| t.starts_with(cue))
     };
-    let mut in_section = false;
+    let last_heading = units
+        .iter()
+        .rposition(|u| u.seg.kind == SegmentKind::Heading);
+    let mut out = Vec::with_capacity(units.len());
+    let (mut recap_section, mut onward_section) = (false, false);
     let mut in_cued_list = false;
-    // The first prose paragraph under a heading that names its own topic ("## Release
-    // timing") is that section's content, not a closing, even at the end of the text.
-    let mut opens_topic = vec![false; units.len()];
     let mut after_topic_heading = false;
-    for (k, u) in units.iter_mut().enumerate() {
+    let mut section = 0;
+    for (k, u) in units.iter().enumerate() {
         let body = u.seg.span.slice(text);
         if u.seg.kind == SegmentKind::Heading {
             let lower = lower_head(body);
-            in_section = RECAP_HEADINGS.iter().any(|h| lower.contains(h));
-            after_topic_heading = !in_section;
+            recap_section = RECAP_HEADINGS.iter().any(|h| lower.contains(h));
+            onward_section = !recap_section && ONWARD_HEADINGS.iter().any(|h| lower.contains(h));
+            after_topic_heading = !recap_section;
             in_cued_list = false;
+            section += 1;
+            out.push(Place {
+                section,
+                ..Place::default()
+            });
             continue;
         }
+        let mut place = Place {
+            recap_section,
+            onward_section,
+            last_section: last_heading.is_none_or(|h| k > h),
+            section,
+            ..Place::default()
+        };
         if u.role == Role::Prose {
-            opens_topic[k] = after_topic_heading;
+            place.opens_section = after_topic_heading;
             after_topic_heading = false;
         }
-        let cued = starts_with_cue(body);
+        place.cue = starts_with_cue(body);
         if u.seg.kind != SegmentKind::ListItem {
             let lower = lower_head(body);
-            in_cued_list = u.lead_in && (cued || RECAP_LEAD_INS.iter().any(|c| lower.contains(c)));
+            in_cued_list =
+                u.lead_in && (place.cue || RECAP_LEAD_INS.iter().any(|c| lower.contains(c)));
         }
-        u.recap_context =
-            in_section || cued || (u.seg.kind == SegmentKind::ListItem && in_cued_list);
+        place.cued_list = u.seg.kind == SegmentKind::ListItem && in_cued_list;
+        out.push(place);
     }
-    // A text needs some length before its closing paragraphs can sum it up.
-    let prose = units.iter().filter(|u| u.role == Role::Prose).count();
-    if prose >= MIN_PROSE_FOR_CLOSING {
-        let closing = units
-            .iter_mut()
-            .zip(opens_topic)
-            .rev()
-            .filter(|(u, _)| u.role == Role::Prose)
-            .take(CLOSING_PARAGRAPHS);
-        for (u, opens_topic) in closing {
-            u.recap_context |= !opens_topic;
-        }
-    }
+    out
 }

@@ -1,7 +1,7 @@
 //! The human printer: each finding with its line, kind, score, an excerpt, and its evidence.
 
 use super::{excerpt, DocPrinter};
-use crate::findings::DocReport;
+use crate::findings::{DocReport, Explanation};
 use std::io::{self, Write};
 
 /// Readable text; ANSI colours when `color`.
@@ -27,6 +27,29 @@ impl HumanDocPrinter {
         } else {
             s.to_string()
         }
+    }
+}
+
+/// Features listed per explanation: those that moved the log-odds most.
+const EXPLAINED_FEATURES: usize = 8;
+
+impl HumanDocPrinter {
+    /// The features that moved the probability most, each with its value and contribution.
+    fn explanation(&self, out: &mut dyn Write, e: &Explanation) -> io::Result<()> {
+        let mut by_effect: Vec<_> = e.features.iter().collect();
+        by_effect.sort_by(|a, b| b.contribution.abs().total_cmp(&a.contribution.abs()));
+        let parts: Vec<String> = by_effect
+            .iter()
+            .take(EXPLAINED_FEATURES)
+            .map(|f| format!("{} {:.2} ({:+.2})", f.name, f.value, f.contribution))
+            .collect();
+        writeln!(
+            out,
+            "    {} probability {:.3}: {}",
+            self.paint("2", "why:"),
+            e.probability,
+            parts.join(", ")
+        )
     }
 }
 
@@ -84,6 +107,25 @@ impl DocPrinter for HumanDocPrinter {
                     )?;
                 }
             }
+            if let Some(e) = &f.explain {
+                self.explanation(out, e)?;
+            }
+        }
+        if !report.near_misses.is_empty() {
+            writeln!(out, "  {}", self.paint("2", "near misses:"))?;
+        }
+        for m in &report.near_misses {
+            let body = text.get(m.span.start..m.span.end).unwrap_or("");
+            writeln!(
+                out,
+                "  {}  {}  probability {:.2}  paragraph {}  \"{}\"",
+                self.paint("36", &format!("line {}", m.line)),
+                self.paint("2", "not a restatement"),
+                m.explain.probability,
+                m.paragraph,
+                excerpt(body, 70)
+            )?;
+            self.explanation(out, &m.explain)?;
         }
         Ok(())
     }
