@@ -1,30 +1,34 @@
 //! Markup: reStructuredText, AsciiDoc, Markdown and plain text → text whose non-prose regions
-//! are blanked, byte for byte, so that `segment` (which knows Markdown) sees only prose.
+//! are blanked, byte for byte, so that the segmenter (which knows Markdown) sees only prose.
 //!
-//! Input: a file's text and its [`Markup`]. Output: a [`Prepared`] text of exactly the same
-//! length, with every line break where it was (spans and line numbers keep pointing at the
-//! original bytes), plus the offsets of inline suppression markers
-//! (`<!-- deja-ignore -->`, `.. deja-ignore`, `// deja-ignore`).
+//! Input: a document's text and its [`Markup`]. Output: a [`Prepared`] text of exactly the
+//! same length, with every line break where it was (spans and line numbers keep pointing at
+//! the original bytes), plus the offsets of inline suppression markers
+//! (`<!-- deja-ignore -->`, `.. deja-ignore`, `// deja-ignore`) and the lines that are section
+//! titles. [`super::prose`] puts the three together.
 //!
 //! Blanked: reST literal blocks (`::`), code/include/toctree/table/math/raw directives,
 //! comments, link targets, substitution definitions, simple and grid tables, doctest blocks;
 //! AsciiDoc listing/literal/passthrough/comment blocks and tables, attribute lines, block titles,
-//! block macros, line comments, admonition labels; Markdown HTML comments. Indented prose in reST
-//! (directive bodies, block quotes, definitions) would read as Markdown indented code: its
-//! first indentation byte becomes a vertical tab (whitespace to every later stage).
+//! block macros, line comments, admonition labels; Markdown HTML comments. Section titles keep
+//! only their text: reST adornments and AsciiDoc `=` markers and underlines are blanked.
+//! Indented prose in reST (directive bodies, block quotes, definitions) would read as Markdown
+//! indented code: its first indentation byte becomes a vertical tab (whitespace to every later
+//! stage).
 
 use std::borrow::Cow;
 
-/// The markup language of a file, by extension.
+/// The markup language of a document.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Markup {
-    /// `.md`, `.markdown` (and anything unknown): `segment` handles it as it is.
+    /// `.md`, `.markdown` (and anything unknown): the segmenter reads it as it is, HTML
+    /// comments blanked.
     Markdown,
     /// `.rst`, `.rest`.
     Rst,
     /// `.adoc`, `.asciidoc`, `.asc`.
     AsciiDoc,
-    /// `.txt`.
+    /// `.txt` (when its content shows no reST or AsciiDoc): read as it is.
     Text,
 }
 
@@ -79,13 +83,16 @@ impl Markup {
     }
 }
 
-/// A text ready for `segment`: same length and line breaks as the original.
+/// A text ready for the segmenter: same length and line breaks as the original.
 #[derive(Clone, Debug)]
 pub struct Prepared<'a> {
     /// The text with non-prose regions blanked.
     pub text: Cow<'a, str>,
     /// Byte offsets of inline suppression markers: the next paragraph after each is suppressed.
     pub markers: Vec<usize>,
+    /// 0-based indices, ascending, of the lines that are section titles (their adornments or
+    /// markers blanked, their text kept).
+    pub headings: Vec<usize>,
 }
 
 const MARKER: &str = "deja-ignore";
@@ -95,8 +102,9 @@ pub fn prepare(text: &str, markup: Markup) -> Prepared<'_> {
     match markup {
         Markup::Markdown => markdown(text),
         Markup::Text => Prepared {
-            markers: markdown_markers(text),
             text: Cow::Borrowed(text),
+            markers: markdown_markers(text),
+            headings: Vec::new(),
         },
         Markup::Rst => {
             let mut b = Blanker::new(text);
@@ -120,6 +128,7 @@ struct Blanker<'a> {
     /// (start, end) of each line without its terminator.
     lines: Vec<(usize, usize)>,
     markers: Vec<usize>,
+    headings: Vec<usize>,
 }
 
 impl<'a> Blanker<'a> {
@@ -145,6 +154,7 @@ impl<'a> Blanker<'a> {
             out: text.as_bytes().to_vec(),
             lines,
             markers: Vec::new(),
+            headings: Vec::new(),
         }
     }
 
@@ -170,12 +180,6 @@ impl<'a> Blanker<'a> {
         self.out[a..b].iter_mut().for_each(|b| *b = b' ');
     }
 
-    /// Replaces the bytes of line `i` with `byte` (an ASCII byte), keeping its length.
-    fn fill_line(&mut self, i: usize, byte: u8) {
-        let (s, e) = self.lines[i];
-        self.out[s..e].iter_mut().for_each(|b| *b = byte);
-    }
-
     /// Makes an indented prose line not read as indented code.
     fn unindent(&mut self, i: usize) {
         let (s, e) = self.lines[i];
@@ -188,6 +192,11 @@ impl<'a> Blanker<'a> {
         self.markers.push(self.lines[i].0);
     }
 
+    /// Line `i` is a section title.
+    fn heading(&mut self, i: usize) {
+        self.headings.push(i);
+    }
+
     fn is_blank(&self, i: usize) -> bool {
         self.line(i).trim().is_empty()
     }
@@ -197,9 +206,13 @@ impl<'a> Blanker<'a> {
         // blanked whole (every byte of a line or of an ASCII label): still UTF-8.
         let text = String::from_utf8(self.out)
             .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        let mut headings = self.headings;
+        headings.sort_unstable();
+        headings.dedup();
         Prepared {
             text: Cow::Owned(text),
             markers: self.markers,
+            headings,
         }
     }
 }
@@ -381,18 +394,13 @@ fn rst(b: &mut Blanker) {
             para_indent = None;
             continue;
         }
-        // Section adornments: an underline becomes `===` (a Markdown setext heading), an
-        // overline or a transition is blanked.
+        // Section adornments are blanked: under a line of text, that line is a section title;
+        // an overline or a transition has no text before it.
         if indent == 0 && is_adornment(t) {
-            let prev_text = i > 0 && !b.is_blank(i - 1) && para_indent.is_some();
-            let next_text = i + 1 < n && !b.is_blank(i + 1);
-            if prev_text {
-                b.fill_line(i, b'=');
-                // Keep any trailing spaces as `=` too: segment trims the line anyway.
-            } else {
-                b.blank_line(i);
-                let _ = next_text;
+            if i > 0 && !b.is_blank(i - 1) && para_indent.is_some() {
+                b.heading(i - 1);
             }
+            b.blank_line(i);
             para_indent = None;
             i += 1;
             continue;
@@ -595,7 +603,8 @@ fn asciidoc(b: &mut Blanker) {
                 && t.len() <= title_len + 2
                 && t.len() >= 2
             {
-                b.fill_line(i, b'=');
+                b.heading(i - 1);
+                b.blank_line(i);
                 previous_blank = true;
                 i += 1;
                 continue;
@@ -673,11 +682,19 @@ fn asciidoc(b: &mut Blanker) {
             code_next = false;
             continue;
         }
-        // Section titles `== Title` → Markdown `## Title`.
+        // Section titles `== Title` (or `== Title ==`): the markers are blanked.
         let eq = t.bytes().take_while(|&c| c == b'=').count();
         if (1..=6).contains(&eq) && t.as_bytes().get(eq) == Some(&b' ') {
-            let s = b.lines[i].0;
-            b.out[s..s + eq].iter_mut().for_each(|c| *c = b'#');
+            b.blank_part(i, 0, eq);
+            let closing = &t[..eq];
+            if t.len() > 2 * eq + 1 && t.ends_with(closing) && t[..t.len() - eq].ends_with(' ') {
+                b.blank_part(i, t.len() - eq, eq);
+            }
+            b.unindent(i);
+            b.heading(i);
+            previous_blank = true;
+            i += 1;
+            continue;
         }
         // Admonition labels.
         for label in ["NOTE: ", "TIP: ", "IMPORTANT: ", "WARNING: ", "CAUTION: "] {
@@ -698,6 +715,7 @@ fn markdown(text: &str) -> Prepared<'_> {
         return Prepared {
             text: Cow::Borrowed(text),
             markers,
+            headings: Vec::new(),
         };
     }
     let mut out = text.as_bytes().to_vec();
@@ -723,6 +741,7 @@ fn markdown(text: &str) -> Prepared<'_> {
         return Prepared {
             text: Cow::Borrowed(text),
             markers,
+            headings: Vec::new(),
         };
     }
     let text = String::from_utf8(out)
@@ -730,6 +749,7 @@ fn markdown(text: &str) -> Prepared<'_> {
     Prepared {
         text: Cow::Owned(text),
         markers,
+        headings: Vec::new(),
     }
 }
 
@@ -752,20 +772,99 @@ fn markdown_markers(text: &str) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::segment::paragraphs;
+    use crate::segment::{prose, SegmentKind};
 
-    fn prose(text: &str, markup: Markup) -> Vec<String> {
-        let p = prepare(text, markup);
+    /// The segments' text in the original.
+    fn texts(text: &str, markup: Markup) -> Vec<String> {
+        let p = prose(text, markup);
         assert_eq!(p.text.len(), text.len());
         assert_eq!(
             p.text.matches('\n').count(),
             text.matches('\n').count(),
             "line breaks kept"
         );
-        paragraphs(&p.text)
+        p.segments
             .iter()
             .map(|s| s.span.slice(text).to_string())
             .collect()
+    }
+
+    fn kinds(text: &str, markup: Markup) -> Vec<(String, SegmentKind, usize)> {
+        prose(text, markup)
+            .segments
+            .iter()
+            .map(|s| (s.span.slice(text).to_string(), s.kind, s.line))
+            .collect()
+    }
+
+    #[test]
+    fn rst_section_titles_are_headings_on_their_text() {
+        use SegmentKind::*;
+        let text = "=========\n Overview\n=========\n\nIntro paragraph here.\n\n\
+                    1. Installation\n---------------\n\nInstall it.\n\n\
+                    Conclusion\n~~~~~~~~~~\nIt works.\n\nA transition follows.\n\n----------\n\nEnd.\n";
+        let got = kinds(text, Markup::Rst);
+        let want = [
+            ("Overview", Heading, 2),
+            ("Intro paragraph here.", Paragraph, 5),
+            ("1. Installation", Heading, 7),
+            ("Install it.", Paragraph, 10),
+            ("Conclusion", Heading, 12),
+            ("It works.", Paragraph, 14),
+            ("A transition follows.", Paragraph, 16),
+            ("End.", Paragraph, 20),
+        ];
+        let want: Vec<_> = want
+            .iter()
+            .map(|&(t, k, l)| (t.to_string(), k, l))
+            .collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn asciidoc_section_titles_are_headings_and_block_titles_are_not() {
+        use SegmentKind::*;
+        let text = "= Guide\n:toc:\n\n== Getting started ==\n\nStart here.\n\n\
+                    .Block title is not a heading\n----\ncode\n----\n\n\
+                    ====== Conclusion\nIt works.\n\nOld style\n---------\n\nText.\n";
+        let got = kinds(text, Markup::AsciiDoc);
+        let want = [
+            ("Guide", Heading, 1),
+            ("Getting started", Heading, 4),
+            ("Start here.", Paragraph, 6),
+            ("Conclusion", Heading, 13),
+            ("It works.", Paragraph, 14),
+            ("Old style", Heading, 16),
+            ("Text.", Paragraph, 19),
+        ];
+        let want: Vec<_> = want
+            .iter()
+            .map(|&(t, k, l)| (t.to_string(), k, l))
+            .collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn markers_suppress_the_next_segment_in_every_markup() {
+        for (markup, marker) in [
+            (Markup::Markdown, "<!-- deja-ignore -->"),
+            (Markup::Text, "<!-- deja-ignore -->"),
+            (Markup::Rst, ".. deja-ignore"),
+            (Markup::AsciiDoc, "// deja-ignore"),
+        ] {
+            let text = format!("One.\n\n{marker}\n\nTwo.\n\nThree.\n");
+            let p = prose(&text, markup);
+            let flags: Vec<(&str, bool)> = p
+                .segments
+                .iter()
+                .map(|s| (s.span.slice(&text), s.suppressed))
+                .collect();
+            assert_eq!(
+                flags,
+                [("One.", false), ("Two.", true), ("Three.", false)],
+                "{markup:?}"
+            );
+        }
     }
 
     #[test]
@@ -785,7 +884,7 @@ mod tests {
         ));
         let text = "Intro.\n\n.. versionadded:: 3.13\n  :prop_tgt:`LINK_OPTIONS` target property and the\n  command.\n";
         assert_eq!(
-            prose(text, Markup::Rst),
+            texts(text, Markup::Rst),
             [
                 "Intro.",
                 "`LINK_OPTIONS` target property and the\n  command."
@@ -819,11 +918,11 @@ mod tests {
                     .. function:: spam(eggs)\n   :noindex:\n\n   Return spam with eggs.\n\n\
                     ======  =====\nA       B\n======  =====\nx       y\n======  =====\n\n\
                     .. deja-ignore\n\nSuppressed paragraph.\n\n>>> 1 + 1\n2\n\nEnd.\n";
-        let p = prose(text, Markup::Rst);
+        let p = texts(text, Markup::Rst);
         assert_eq!(
             p,
             [
-                "Title\n=====",
+                "Title",
                 "Intro text here::",
                 "Mind the gap.\n   Really.",
                 "Return spam with eggs.",
@@ -841,12 +940,12 @@ mod tests {
         let text = "= Doc Title\n:toc:\n\n== Section\n\nSome prose here.\n\n[source,rust]\n----\nfn main() {}\n\nlet x = 1;\n----\n\n\
                     .Example title\n====\nExample prose.\n====\n\nNOTE: Admonition prose.\n\n// deja-ignore\nHidden.\n\n\
                     |===\n| a | b\n|===\n\nimage::x.png[]\n";
-        let p = prose(text, Markup::AsciiDoc);
+        let p = texts(text, Markup::AsciiDoc);
         assert_eq!(
             p,
             [
-                "= Doc Title",
-                "== Section",
+                "Doc Title",
+                "Section",
                 "Some prose here.",
                 "Example prose.",
                 "Admonition prose.",
@@ -868,7 +967,7 @@ mod tests {
     #[test]
     fn rst_substitutions_do_not_split_paragraphs() {
         let text = "This policy was introduced in CMake version 3.14.  CMake version\n|release| warns when the policy is not set.\n\n| a line\n| block\n";
-        let p = prose(text, Markup::Rst);
+        let p = texts(text, Markup::Rst);
         assert_eq!(
             p[0],
             "This policy was introduced in CMake version 3.14.  CMake version\n|release| warns when the policy is not set."
@@ -910,7 +1009,7 @@ mod tests {
                 for &k in &p.markers {
                     proptest::prop_assert!(k <= text.len());
                 }
-                let _ = paragraphs(&p.text);
+                let _ = prose(&text, m);
             }
             let _ = Markup::detect("x.txt", &text);
         }
@@ -919,7 +1018,7 @@ mod tests {
     #[test]
     fn multibyte_text_stays_valid() {
         let text = "Ünïcödé title\n~~~~~~~~~~~~~\n\n.. comment with é and 漢字\n\nProse é.\n";
-        let p = prose(text, Markup::Rst);
-        assert_eq!(p, ["Ünïcödé title\n~~~~~~~~~~~~~", "Prose é."]);
+        let p = texts(text, Markup::Rst);
+        assert_eq!(p, ["Ünïcödé title", "Prose é."]);
     }
 }
