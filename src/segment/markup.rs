@@ -10,11 +10,12 @@
 //! Blanked: reST literal blocks (`::`), code/include/toctree/table/math/raw directives,
 //! comments, link targets, substitution definitions, simple and grid tables, doctest blocks;
 //! AsciiDoc listing/literal/passthrough/comment blocks and tables, attribute lines, block titles,
-//! block macros, line comments, admonition labels; Markdown HTML comments. Section titles keep
-//! only their text: reST adornments and AsciiDoc `=` markers and underlines are blanked.
-//! Indented prose in reST (directive bodies, block quotes, definitions) would read as Markdown
-//! indented code: its first indentation byte becomes a vertical tab (whitespace to every later
-//! stage).
+//! block macros, line comments, admonition labels; Markdown HTML comments. AsciiDoc links keep
+//! only their text, and a paragraph or list item of nothing but links (a link list, in reST or
+//! AsciiDoc) is blanked whole. Section titles keep only their text: reST adornments and
+//! AsciiDoc `=` markers and underlines are blanked. Indented prose in reST (directive bodies,
+//! block quotes, definitions) would read as Markdown indented code: its first indentation byte
+//! becomes a vertical tab (whitespace to every later stage).
 
 use std::borrow::Cow;
 
@@ -405,6 +406,13 @@ fn rst(b: &mut Blanker) {
             i += 1;
             continue;
         }
+        // A paragraph or a list item of nothing but links is not prose (a link list).
+        if let Some(end) = link_block(b, i, para_indent.is_none(), rst_link_len) {
+            b.blank_lines(i, end);
+            para_indent = None;
+            i = end;
+            continue;
+        }
         if indent > 0 {
             b.unindent(i);
         }
@@ -509,6 +517,13 @@ fn blank_adoc_macros(out: &mut [u8]) {
             }
         }
         if i == 0 || !out[i - 1].is_ascii_alphanumeric() {
+            // Links keep only their text: `link:https://x[Text,window=_blank]` → `Text`.
+            if let Some((from, to, end)) = adoc_link(&out[i..]) {
+                out[i..i + from].iter_mut().for_each(|b| *b = b' ');
+                out[i + to..i + end].iter_mut().for_each(|b| *b = b' ');
+                i += end;
+                continue;
+            }
             if let Some(n) = NAMES.iter().find(|n| out[i..].starts_with(n)) {
                 let len = n.len();
                 out[i..i + len].iter_mut().for_each(|b| *b = b' ');
@@ -518,6 +533,146 @@ fn blank_adoc_macros(out: &mut [u8]) {
         }
         i += 1;
     }
+}
+
+/// An AsciiDoc link at the start of `s`: `link:target[text]`, `xref:target[text]`,
+/// `mailto:address[text]` or a URL (`https://…[text]`, also http, ftp, irc) with a text. The
+/// offsets in `s` of the text's start and end (attributes such as `,window=_blank` and a
+/// trailing `^` are not text) and of the macro's end.
+fn adoc_link(s: &[u8]) -> Option<(usize, usize, usize)> {
+    const PREFIXES: &[&[u8]] = &[
+        b"link:",
+        b"xref:",
+        b"mailto:",
+        b"https://",
+        b"http://",
+        b"ftp://",
+        b"irc://",
+    ];
+    let p = PREFIXES.iter().find(|p| s.starts_with(p))?.len();
+    let open = p + s[p..]
+        .iter()
+        .position(|&c| c == b'[' || c.is_ascii_whitespace())?;
+    if s[open] != b'[' || open == p {
+        return None;
+    }
+    let close = open
+        + 1
+        + s[open + 1..]
+            .iter()
+            .position(|&c| c == b']' || c == b'\n')?;
+    if s[close] != b']' {
+        return None;
+    }
+    let text = &s[open + 1..close];
+    let attributes = text.iter().enumerate().find_map(|(k, &c)| {
+        let rest = text[k + 1..].trim_ascii_start();
+        let name = rest.iter().take_while(|c| c.is_ascii_alphabetic()).count();
+        (c == b',' && name > 0 && rest.get(name) == Some(&b'=')).then_some(k)
+    });
+    let mut to = open + 1 + attributes.unwrap_or(text.len());
+    if to > open + 1 && s[to - 1] == b'^' {
+        to -= 1;
+    }
+    Some((open + 1, to, close + 1))
+}
+
+/// The line without its AsciiDoc or reST list marker (`*`, `**`, `-`, `.`, `1.`, `#.`, `a)` …
+/// and a space), or as it is.
+fn strip_list_marker(t: &str) -> &str {
+    let b = t.as_bytes();
+    let marker = match b.first() {
+        Some(b'*' | b'.') => b.iter().take_while(|&&c| c == b[0]).count(),
+        Some(b'-' | b'+') => 1,
+        Some(0xE2) if t.starts_with('•') => '•'.len_utf8(),
+        Some(b'#') if t.starts_with("#.") => 2,
+        Some(c) if c.is_ascii_alphanumeric() => {
+            let n = b.iter().take_while(|c| c.is_ascii_alphanumeric()).count();
+            match b.get(n) {
+                Some(b'.' | b')') if n <= 3 => n + 1,
+                _ => 0,
+            }
+        }
+        _ => 0,
+    };
+    match t.get(marker..) {
+        Some(rest) if marker > 0 && rest.starts_with([' ', '\t']) => rest.trim_start(),
+        _ => t,
+    }
+}
+
+/// When line `i` opens a paragraph (`opens`) or a list item, and it and its continuation lines
+/// hold nothing but links: the index of the line after them.
+fn link_block(
+    b: &Blanker,
+    i: usize,
+    opens: bool,
+    link: impl Fn(&[u8]) -> Option<usize> + Copy,
+) -> Option<usize> {
+    let t = b.line(i);
+    if !(opens || is_list_item(t)) || !is_link_line(t, link) {
+        return None;
+    }
+    let mut j = i + 1;
+    while j < b.lines.len() && !b.is_blank(j) && !is_list_item(b.line(j)) {
+        if !is_link_line(b.line(j), link) {
+            return None;
+        }
+        j += 1;
+    }
+    Some(j)
+}
+
+/// A line that opens a list item.
+fn is_list_item(t: &str) -> bool {
+    let t = t.trim();
+    strip_list_marker(t).len() != t.len()
+}
+
+/// A line of nothing but links, with its list marker: an item of a link list (the links of
+/// the line that `link` finds at a given byte: their lengths), not prose.
+fn is_link_line(t: &str, link: impl Fn(&[u8]) -> Option<usize>) -> bool {
+    let s = strip_list_marker(t.trim()).as_bytes();
+    let (mut i, mut links) = (0, 0);
+    while i < s.len() {
+        if matches!(s[i], b' ' | b'\t' | b',' | b';' | b'|') {
+            i += 1;
+        } else if let Some(len) = link(&s[i..]) {
+            links += 1;
+            i += len;
+        } else {
+            return false;
+        }
+    }
+    links > 0
+}
+
+/// The length of the AsciiDoc link or cross reference (`<<id,label>>`) at the start of `s`.
+fn adoc_link_len(s: &[u8]) -> Option<usize> {
+    if s.starts_with(b"<<") {
+        return s.windows(2).position(|w| w == b">>").map(|k| k + 2);
+    }
+    adoc_link(s).map(|(_, _, end)| end)
+}
+
+/// The length of the reST hyperlink reference (`` `Text <https://x>`_ ``, `` `Text`__ ``) or
+/// cross-reference role (`` :doc:`install` ``) at the start of `s`.
+fn rst_link_len(s: &[u8]) -> Option<usize> {
+    let open = if s.first() == Some(&b':') {
+        let name = 1 + s[1..]
+            .iter()
+            .take_while(|&&c| c.is_ascii_alphanumeric() || matches!(c, b':' | b'-' | b'_'))
+            .count();
+        (name > 2 && s[name - 1] == b':' && s.get(name) == Some(&b'`')).then_some(name)?
+    } else {
+        (s.first() == Some(&b'`')).then_some(0)?
+    };
+    let close = open + 1 + s[open + 1..].iter().position(|&c| c == b'`')?;
+    let underscores = s[close + 1..].iter().take_while(|&&c| c == b'_').count();
+    if open == 0 && !(1..=2).contains(&underscores) {
+        return None;
+    }
+    Some(close + 1 + underscores)
 }
 
 /// A directive option `:name: value` (not a role `:name:`text``).
@@ -696,6 +851,13 @@ fn asciidoc(b: &mut Blanker) {
             i += 1;
             continue;
         }
+        // A paragraph or a list item of nothing but links is not prose (a link list).
+        if let Some(end) = link_block(b, i, previous_blank, adoc_link_len) {
+            b.blank_lines(i, end);
+            previous_blank = true;
+            i = end;
+            continue;
+        }
         // Admonition labels.
         for label in ["NOTE: ", "TIP: ", "IMPORTANT: ", "WARNING: ", "CAUTION: "] {
             if t.starts_with(label) {
@@ -865,6 +1027,47 @@ mod tests {
                 "{markup:?}"
             );
         }
+    }
+
+    #[test]
+    fn asciidoc_links_keep_their_text_and_link_lists_go() {
+        let text = "See link:https://x.org/a[the guide,window=_blank] and https://y.org[this^].\n";
+        let p = prepare(text, Markup::AsciiDoc);
+        assert_eq!(p.text.len(), text.len());
+        let words: Vec<&str> = p.text.split_whitespace().collect();
+        assert_eq!(words, ["See", "the", "guide", "and", "this", "."]);
+        assert_eq!(p.text.find("the guide"), text.find("the guide"));
+        // Not links: no text, or no brackets.
+        for plain in ["Visit https://x.org today.\n", "See https://x.org/a [b].\n"] {
+            assert_eq!(prepare(plain, Markup::AsciiDoc).text, plain);
+        }
+        let text =
+            "Read on:\n\n* link:a.html[First guide]\n* https://x.org[Second], xref:c.adoc[Third]\n\
+                    * <<install,Installing>>\n* link:d.html[Fourth] explains the rest.\n\n\
+                    link:e.html[Alone on a line]\n";
+        assert_eq!(
+            texts(text, Markup::AsciiDoc),
+            ["Read on:", "* link:d.html[Fourth] explains the rest."]
+        );
+    }
+
+    #[test]
+    fn rst_link_lists_go() {
+        let text = "Read on:\n\n- `First guide <https://x.org/a>`_\n- :doc:`install`, :ref:`setup`\n\
+                    - `Named`__\n- `Fourth <https://x.org/d>`_ explains the rest.\n\n\
+                    `Alone on a line <https://x.org/e>`_\n\nA paragraph that ends\n`with a link <https://x.org/f>`_\n\n\
+                    - `Item <https://x.org/g>`__\n  in the *Reference*\n";
+        assert_eq!(
+            texts(text, Markup::Rst),
+            [
+                "Read on:",
+                "- `Fourth <https://x.org/d>`_ explains the rest.",
+                "A paragraph that ends\n`with a link <https://x.org/f>`_",
+                "- `Item <https://x.org/g>`__\n  in the *Reference*"
+            ]
+        );
+        assert!(!is_link_line("`code`", rst_link_len));
+        assert!(!is_link_line("- :doc:", rst_link_len));
     }
 
     #[test]
