@@ -748,3 +748,152 @@ fn compressed_jsonl_input() {
         assert_eq!(stdout(&out), stdout(&plain), "{name}");
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Markup: AsciiDoc and reST are read as `deja check` reads them (data/markup/).
+
+/// The one real finding of a markup fixture: the repeated "Teams that build …" paragraph, a
+/// duplicate of the earlier one; headings span their text only; no paragraph holds markup.
+fn assert_only_the_real_finding(d: &DocEntry, text: &str, markup: &[&str]) {
+    check_spans(d, text);
+    let texts = paragraph_texts(d, text);
+    for t in &texts {
+        for m in markup {
+            assert!(!t.contains(m), "{m:?} in paragraph {t:?}");
+        }
+    }
+    let headings: Vec<&str> = (d.paragraphs.iter().zip(&texts))
+        .filter(|(p, _)| p.kind.as_deref() == Some("heading"))
+        .map(|(_, t)| *t)
+        .collect();
+    assert_eq!(
+        headings,
+        [
+            "Installing the Command Line Tool",
+            "Building from source",
+            "Further reading"
+        ]
+    );
+    assert_eq!(d.findings.len(), 1, "{texts:#?}\n{:#?}", d.findings);
+    let f = &d.findings[0];
+    assert_eq!(f.kind, "duplicate");
+    assert!(texts[f.paragraph].starts_with("Teams that build the tool"));
+    assert_eq!(f.sources.len(), 1);
+    assert_eq!(texts[f.sources[0].paragraph], texts[f.paragraph]);
+}
+
+/// AsciiDoc: link macro lists, `NOTE:`/`TIP:` admonitions, attribute entries, `----` and
+/// `....` blocks (each repeated, which read as Markdown gives findings) are not prose.
+#[test]
+fn asciidoc_markup_is_not_prose() {
+    let text = fixture_text("markup/guide.adoc");
+    let out = doc_json(&fixture("markup"), &["guide.adoc"], 0);
+    let markup = [
+        "link:", "https:", "[", "NOTE", "TIP", ":toc:", "----", "....", "cargo", "deja:", "=",
+    ];
+    assert_only_the_real_finding(out.single(), &text, &markup);
+    // The admonitions' text is prose.
+    let texts = paragraph_texts(out.single(), &text);
+    assert!(texts
+        .iter()
+        .any(|t| t.starts_with("Building the tool needs")));
+    assert!(texts.iter().any(|t| t.starts_with("Pin the version")));
+    // Read as Markdown, the markup makes findings of its own.
+    let md = doc_json(
+        &fixture("markup"),
+        &["guide.adoc", "--markup", "markdown"],
+        0,
+    );
+    assert!(
+        md.single().findings.len() > 1,
+        "{:#?}",
+        md.single().findings
+    );
+}
+
+/// reST: directives (`code-block`, `image` with options), admonitions (`.. note::` bodies are
+/// prose), hyperlink targets, link lists and section adornments are not prose.
+#[test]
+fn rst_markup_is_not_prose() {
+    let text = fixture_text("markup/guide.rst");
+    let out = doc_json(&fixture("markup"), &["guide.rst"], 0);
+    let markup = [
+        "..", "https:", "`", ":doc:", ":alt:", "cargo", "====", "----", "note::",
+    ];
+    assert_only_the_real_finding(out.single(), &text, &markup);
+    let texts = paragraph_texts(out.single(), &text);
+    assert!(texts
+        .iter()
+        .any(|t| t.starts_with("Building the tool needs")));
+    assert!(texts.iter().any(|t| t.starts_with("Pin the version")));
+    let md = doc_json(
+        &fixture("markup"),
+        &["guide.rst", "--markup", "markdown"],
+        0,
+    );
+    assert!(
+        md.single().findings.len() > 1,
+        "{:#?}",
+        md.single().findings
+    );
+}
+
+/// `.txt` files are read by their content: AsciiDoc content as AsciiDoc. Stdin is Markdown
+/// unless `--markup` says otherwise; `--markup` also overrides a file's extension.
+#[test]
+fn markup_by_content_and_by_option() {
+    let text = fixture_text("markup/guide.adoc");
+    let dir = Dir::new();
+    dir.create("guide.txt", &text);
+    dir.create("guide.md", &text);
+    let adoc = doc_json(&fixture("markup"), &["guide.adoc"], 0);
+    let paragraphs = |out: &DocOutput| -> Vec<(usize, usize)> {
+        (out.single().paragraphs.iter())
+            .map(|p| (p.start, p.end))
+            .collect()
+    };
+    let txt = doc_json(dir.path(), &["guide.txt"], 0);
+    assert_eq!(paragraphs(&txt), paragraphs(&adoc));
+    assert_eq!(txt.single().flagged(), adoc.single().flagged());
+    let forced = doc_json(dir.path(), &["guide.md", "--markup", "asciidoc"], 0);
+    assert_eq!(paragraphs(&forced), paragraphs(&adoc));
+
+    let markdown = doc_json(dir.path(), &["guide.md"], 0);
+    assert_ne!(paragraphs(&markdown), paragraphs(&adoc));
+    for (args, want) in [
+        (&["--format", "json"][..], &markdown),
+        (&["--format", "json", "--markup", "asciidoc"][..], &adoc),
+    ] {
+        let mut cmd = dir.doc(args);
+        cmd.write_stdin(text.clone());
+        let out = parse_json(&run_expect(&mut cmd, 0));
+        assert_eq!(paragraphs(&out), paragraphs(want), "{args:?}");
+    }
+    let out = run_expect(dir.doc(&["guide.txt", "--markup", "latex"]), 2);
+    assert!(stderr(&out).contains("--markup"), "{}", stderr(&out));
+}
+
+/// An inline `deja-ignore` marker suppresses the finding of the paragraph after it, in
+/// Markdown, reST and AsciiDoc, as in `deja check`.
+#[test]
+fn deja_ignore_in_every_markup() {
+    let p = "The release process starts with a signed tag that the maintainers push to the main repository.";
+    let dir = Dir::new();
+    for (name, marker) in [
+        ("a.md", "<!-- deja-ignore -->"),
+        ("a.rst", ".. deja-ignore"),
+        ("a.adoc", "// deja-ignore"),
+    ] {
+        dir.create(name, format!("{p}\n\nSomething else entirely.\n\n{p}\n"));
+        let out = doc_json(dir.path(), &[name], 0);
+        assert_eq!(out.single().flagged(), [(2, "duplicate")], "{name}");
+        dir.create(
+            name,
+            format!("{p}\n\nSomething else entirely.\n\n{marker}\n{p}\n"),
+        );
+        let out = doc_json(dir.path(), &[name], 0);
+        assert_eq!(out.single().paragraphs.len(), 3, "{name}");
+        assert!(out.single().findings.is_empty(), "{name}: {out:?}");
+        run_expect(dir.doc(&[name, "--fail-on-findings"]), 0);
+    }
+}

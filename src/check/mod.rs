@@ -2,8 +2,9 @@
 //! ([`Config`]) and a [`Baseline`].
 //!
 //! Input: paths (walked, .gitignore honoured, filtered by the config's include/exclude globs).
-//! Each file's markup is blanked to prose ([`markup`]), analysed for redundancy inside the
-//! document ([`DocAnalyzer`]) and, across files, for copied paragraphs ([`crossfile`]).
+//! Each file is read in its markup ([`segment::prose`]: non-prose blanked, paragraphs and
+//! suppression markers found), analysed for redundancy inside the document ([`DocAnalyzer`])
+//! and, across files, for copied paragraphs ([`crossfile`]).
 //! Output: a [`CheckReport`] whose findings carry locations, evidence, a stable fingerprint,
 //! whether the policy fails on them and whether the baseline accepts them.
 //!
@@ -24,7 +25,6 @@
 
 pub mod baseline;
 pub mod crossfile;
-pub mod markup;
 
 pub use baseline::{fingerprint, normalized_words, Baseline, Fingerprinted};
 
@@ -32,11 +32,10 @@ use crate::config::{CheckKind, Config, FileSettings};
 use crate::error::{Error, Result};
 use crate::findings::{DocAnalyzer, DocReport, Finding, FindingKind};
 use crate::input::{decode_text, expand, InputOptions, Source};
-use crate::segment::{paragraphs, SegmentKind};
+use crate::segment::{self, Markup, SegmentKind};
 use crate::shingle::Shingler;
 use crate::span::{LineIndex, Span};
 use crate::tokenize::{normalize, words};
-use markup::{prepare, Markup};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::borrow::Cow;
@@ -331,19 +330,13 @@ pub fn check_documents(
         .map(|s| DocAnalyzer::new(s.doc.clone()))
         .collect::<Result<_>>()?;
 
-    // Per file: blank non-prose, analyse targets, segment the rest.
+    // Per file: read the markup (non-prose blanked, paragraphs, suppression), analyse targets.
     let works: Vec<FileWork> = files
         .into_par_iter()
         .zip(file_settings)
         .map(|(f, si)| {
             let target = opts.changed.as_ref().is_none_or(|c| c.contains(&f.path));
-            let p = prepare(&f.text, Markup::detect(&f.path, &f.text));
-            let markers = p.markers;
-            let prepared = match p.text {
-                Cow::Owned(s) => Some(s),
-                Cow::Borrowed(_) => None,
-            };
-            let prose = prepared.as_deref().unwrap_or(&f.text);
+            let prose = segment::prose(&f.text, Markup::detect(&f.path, &f.text));
             let intra = [
                 CheckKind::Duplicate,
                 CheckKind::NearDuplicate,
@@ -351,18 +344,18 @@ pub fn check_documents(
             ]
             .iter()
             .any(|&k| settings[si].reports(k));
-            let (report, paras): (_, Vec<(Span, SegmentKind)>) = if target && intra {
-                let r = analyzers[si].analyze(serde_json::Value::String(f.path.clone()), prose);
-                let ps = r.paragraphs.iter().map(|p| (p.span, p.kind)).collect();
-                (Some(r), ps)
-            } else {
-                let ps = paragraphs(prose)
-                    .into_iter()
-                    .map(|s| (s.span, s.kind))
-                    .collect();
-                (None, ps)
+            let report = (target && intra).then(|| {
+                analyzers[si].analyze_prose(serde_json::Value::String(f.path.clone()), &prose)
+            });
+            let paras = prose.segments.iter().map(|s| (s.span, s.kind)).collect();
+            let suppressed = (prose.segments.iter().enumerate())
+                .filter(|(_, s)| s.suppressed)
+                .map(|(i, _)| i)
+                .collect();
+            let prepared = match prose.text {
+                Cow::Owned(s) => Some(s),
+                Cow::Borrowed(_) => None,
             };
-            let suppressed = suppressed_paragraphs(&paras, &markers);
             FileWork {
                 path: f.path,
                 text: f.text,
@@ -486,17 +479,6 @@ pub fn from_doc_finding(
             })
             .collect(),
     }
-}
-
-/// Paragraphs that follow an inline suppression marker (the first one after each marker).
-fn suppressed_paragraphs(paragraphs: &[(Span, SegmentKind)], markers: &[usize]) -> HashSet<usize> {
-    let mut out = HashSet::new();
-    for &m in markers {
-        if let Some(i) = paragraphs.iter().position(|(s, _)| s.start > m) {
-            out.insert(i);
-        }
-    }
-    out
 }
 
 /// A paragraph that takes part in the cross-file join.

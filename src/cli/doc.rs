@@ -2,11 +2,12 @@
 
 use super::{paths_or_stdin, report_error, CommonArgs, Outcome};
 use anyhow::Result;
-use clap::Args;
+use clap::{Args, ValueEnum};
 use deja::error::Error;
 use deja::findings::{DocAnalyzer, DocOptions, DocReport};
-use deja::input::{expand, read_documents, Document, Source};
+use deja::input::{expand, is_jsonl, read_documents, Document, InputOptions, Source};
 use deja::report::{doc_printer, Format};
+use deja::segment::{prose, Markup};
 use rayon::prelude::*;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
@@ -46,6 +47,41 @@ pub struct DocArgs {
     /// half the threshold).
     #[arg(long)]
     near_miss: Option<f64>,
+    /// Markup of the inputs. auto: files by extension (.rst/.rest reST, .adoc/.asciidoc/.asc
+    /// AsciiDoc, .txt/.text by their content, anything else Markdown); stdin and JSONL records
+    /// Markdown.
+    #[arg(long, value_enum, default_value = "auto")]
+    markup: MarkupArg,
+}
+
+/// `--markup`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum MarkupArg {
+    Auto,
+    Markdown,
+    Rst,
+    #[value(name = "asciidoc")]
+    AsciiDoc,
+    Text,
+}
+
+impl MarkupArg {
+    /// The markup of every document read from `source`, or `None` when a file's own path and
+    /// content tell ([`Markup::detect`]).
+    fn fixed(self, source: &Source, opts: &InputOptions) -> Option<Markup> {
+        match self {
+            MarkupArg::Markdown => Some(Markup::Markdown),
+            MarkupArg::Rst => Some(Markup::Rst),
+            MarkupArg::AsciiDoc => Some(Markup::AsciiDoc),
+            MarkupArg::Text => Some(Markup::Text),
+            MarkupArg::Auto if matches!(source, Source::File { .. }) && !is_jsonl(source, opts) => {
+                None
+            }
+            // Stdin has no name, and a record's text says too little to sniff safely (a
+            // `----` rule would open an AsciiDoc block and blank the rest): Markdown.
+            MarkupArg::Auto => Some(Markup::Markdown),
+        }
+    }
 }
 
 /// Documents analysed together: bounded so memory does not grow with the input.
@@ -83,14 +119,14 @@ pub fn run(args: DocArgs) -> Result<Outcome> {
     let mut out = BufWriter::new(stdout.lock());
     let mut printer = doc_printer(args.common.format, args.common.color());
     let mut findings = 0;
-    let mut batch: Vec<Document> = Vec::new();
+    let mut batch: Vec<(Document, Markup)> = Vec::new();
     let mut batch_bytes = 0;
-    let mut flush = |batch: &mut Vec<Document>, out: &mut BufWriter<_>| -> Result<()> {
+    let mut flush = |batch: &mut Vec<(Document, Markup)>, out: &mut BufWriter<_>| -> Result<()> {
         let reports: Vec<DocReport> = batch
             .par_iter()
-            .map(|d| analyzer.analyze(d.id.clone(), &d.text))
+            .map(|(d, markup)| analyzer.analyze_prose(d.id.clone(), &prose(&d.text, *markup)))
             .collect();
-        for (doc, report) in batch.iter().zip(&reports) {
+        for ((doc, _), report) in batch.iter().zip(&reports) {
             findings += report.findings.len();
             if args.strip {
                 write_stripped(out, doc, report, args.common.format)?;
@@ -102,10 +138,13 @@ pub fn run(args: DocArgs) -> Result<Outcome> {
         Ok(())
     };
     for source in &sources {
+        let fixed = args.markup.fixed(source, &input_opts);
+        let name = source.name();
         let read = read_documents(source, &input_opts, |doc| match doc {
             Ok(d) => {
                 batch_bytes += d.text.len();
-                batch.push(d);
+                let markup = fixed.unwrap_or_else(|| Markup::detect(&name, &d.text));
+                batch.push((d, markup));
             }
             Err(e) => {
                 if skippable(source, &e) {

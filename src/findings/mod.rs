@@ -16,7 +16,7 @@
 //! each source).
 
 use crate::error::Result;
-use crate::segment::{paragraphs, Segment, SegmentKind};
+use crate::segment::{prose, Markup, Prose, Segment, SegmentKind};
 use crate::shingle::{fmix64, kgrams, Shingler};
 use crate::sketch::jaccard;
 use crate::span::Span;
@@ -278,10 +278,17 @@ impl DocAnalyzer {
         })
     }
 
-    /// The report of one document.
+    /// The report of one document, read as Markdown.
     pub fn analyze(&self, id: Value, text: &str) -> DocReport {
+        self.analyze_prose(id, &prose(text, Markup::Markdown))
+    }
+
+    /// The report of one document as `segment` read it in its markup ([`prose`]): words come
+    /// from the blanked text, spans point into the original.
+    pub fn analyze_prose(&self, id: Value, doc: &Prose) -> DocReport {
+        let text: &str = &doc.text;
         let mut content = ContentHasher::default();
-        let units = self.units(text, &mut content);
+        let units = self.units(text, &doc.segments, &mut content);
         let (findings, near_misses) = self.find(text, &units, &mut content);
         DocReport {
             id,
@@ -301,8 +308,8 @@ impl DocAnalyzer {
         }
     }
 
-    fn units(&self, text: &str, content: &mut ContentHasher) -> Vec<Unit> {
-        let segments = paragraphs(text);
+    fn units(&self, text: &str, segments: &[Segment], content: &mut ContentHasher) -> Vec<Unit> {
+        let segments = segments.to_vec();
         let mut units: Vec<Unit> = Vec::with_capacity(segments.len());
         let mut in_boilerplate_list = false;
         for mut seg in segments {
@@ -1044,7 +1051,7 @@ mod tests {
         let source = "Volcanic ash grounded flights across northern Europe. Airlines lost millions!Stranded passengers slept in terminals\u{a0}for three days.";
         let text = format!("{source}\n\nUnrelated words about gardening, roses and tulips in spring.\n\nStranded passengers slept in terminals for three days while airlines lost millions.\n");
         let mut content = ContentHasher::default();
-        let units = doc.units(&text, &mut content);
+        let units = doc.units(&text, &crate::segment::paragraphs(&text), &mut content);
         let best = SentenceFeatures::default()
             .best(&doc, &mut content, &text, &units, 2, 0)
             .unwrap();

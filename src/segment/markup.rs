@@ -1,30 +1,35 @@
 //! Markup: reStructuredText, AsciiDoc, Markdown and plain text → text whose non-prose regions
-//! are blanked, byte for byte, so that `segment` (which knows Markdown) sees only prose.
+//! are blanked, byte for byte, so that the segmenter (which knows Markdown) sees only prose.
 //!
-//! Input: a file's text and its [`Markup`]. Output: a [`Prepared`] text of exactly the same
-//! length, with every line break where it was (spans and line numbers keep pointing at the
-//! original bytes), plus the offsets of inline suppression markers
-//! (`<!-- deja-ignore -->`, `.. deja-ignore`, `// deja-ignore`).
+//! Input: a document's text and its [`Markup`]. Output: a [`Prepared`] text of exactly the
+//! same length, with every line break where it was (spans and line numbers keep pointing at
+//! the original bytes), plus the offsets of inline suppression markers
+//! (`<!-- deja-ignore -->`, `.. deja-ignore`, `// deja-ignore`) and the lines that are section
+//! titles. [`super::prose`] puts the three together.
 //!
 //! Blanked: reST literal blocks (`::`), code/include/toctree/table/math/raw directives,
 //! comments, link targets, substitution definitions, simple and grid tables, doctest blocks;
 //! AsciiDoc listing/literal/passthrough/comment blocks and tables, attribute lines, block titles,
-//! block macros, line comments, admonition labels; Markdown HTML comments. Indented prose in reST
-//! (directive bodies, block quotes, definitions) would read as Markdown indented code: its
-//! first indentation byte becomes a vertical tab (whitespace to every later stage).
+//! block macros, line comments, admonition labels; Markdown HTML comments. AsciiDoc links keep
+//! only their text, and a paragraph or list item of nothing but links (a link list, in reST or
+//! AsciiDoc) is blanked whole. Section titles keep only their text: reST adornments and
+//! AsciiDoc `=` markers and underlines are blanked. Indented prose in reST (directive bodies,
+//! block quotes, definitions) would read as Markdown indented code: its first indentation byte
+//! becomes a vertical tab (whitespace to every later stage).
 
 use std::borrow::Cow;
 
-/// The markup language of a file, by extension.
+/// The markup language of a document.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Markup {
-    /// `.md`, `.markdown` (and anything unknown): `segment` handles it as it is.
+    /// `.md`, `.markdown` (and anything unknown): the segmenter reads it as it is, HTML
+    /// comments blanked.
     Markdown,
     /// `.rst`, `.rest`.
     Rst,
     /// `.adoc`, `.asciidoc`, `.asc`.
     AsciiDoc,
-    /// `.txt`.
+    /// `.txt` (when its content shows no reST or AsciiDoc): read as it is.
     Text,
 }
 
@@ -79,13 +84,16 @@ impl Markup {
     }
 }
 
-/// A text ready for `segment`: same length and line breaks as the original.
+/// A text ready for the segmenter: same length and line breaks as the original.
 #[derive(Clone, Debug)]
 pub struct Prepared<'a> {
     /// The text with non-prose regions blanked.
     pub text: Cow<'a, str>,
     /// Byte offsets of inline suppression markers: the next paragraph after each is suppressed.
     pub markers: Vec<usize>,
+    /// 0-based indices, ascending, of the lines that are section titles (their adornments or
+    /// markers blanked, their text kept).
+    pub headings: Vec<usize>,
 }
 
 const MARKER: &str = "deja-ignore";
@@ -95,8 +103,9 @@ pub fn prepare(text: &str, markup: Markup) -> Prepared<'_> {
     match markup {
         Markup::Markdown => markdown(text),
         Markup::Text => Prepared {
-            markers: markdown_markers(text),
             text: Cow::Borrowed(text),
+            markers: markdown_markers(text),
+            headings: Vec::new(),
         },
         Markup::Rst => {
             let mut b = Blanker::new(text);
@@ -120,6 +129,7 @@ struct Blanker<'a> {
     /// (start, end) of each line without its terminator.
     lines: Vec<(usize, usize)>,
     markers: Vec<usize>,
+    headings: Vec<usize>,
 }
 
 impl<'a> Blanker<'a> {
@@ -145,6 +155,7 @@ impl<'a> Blanker<'a> {
             out: text.as_bytes().to_vec(),
             lines,
             markers: Vec::new(),
+            headings: Vec::new(),
         }
     }
 
@@ -170,12 +181,6 @@ impl<'a> Blanker<'a> {
         self.out[a..b].iter_mut().for_each(|b| *b = b' ');
     }
 
-    /// Replaces the bytes of line `i` with `byte` (an ASCII byte), keeping its length.
-    fn fill_line(&mut self, i: usize, byte: u8) {
-        let (s, e) = self.lines[i];
-        self.out[s..e].iter_mut().for_each(|b| *b = byte);
-    }
-
     /// Makes an indented prose line not read as indented code.
     fn unindent(&mut self, i: usize) {
         let (s, e) = self.lines[i];
@@ -188,6 +193,11 @@ impl<'a> Blanker<'a> {
         self.markers.push(self.lines[i].0);
     }
 
+    /// Line `i` is a section title.
+    fn heading(&mut self, i: usize) {
+        self.headings.push(i);
+    }
+
     fn is_blank(&self, i: usize) -> bool {
         self.line(i).trim().is_empty()
     }
@@ -197,9 +207,13 @@ impl<'a> Blanker<'a> {
         // blanked whole (every byte of a line or of an ASCII label): still UTF-8.
         let text = String::from_utf8(self.out)
             .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        let mut headings = self.headings;
+        headings.sort_unstable();
+        headings.dedup();
         Prepared {
             text: Cow::Owned(text),
             markers: self.markers,
+            headings,
         }
     }
 }
@@ -381,20 +395,22 @@ fn rst(b: &mut Blanker) {
             para_indent = None;
             continue;
         }
-        // Section adornments: an underline becomes `===` (a Markdown setext heading), an
-        // overline or a transition is blanked.
+        // Section adornments are blanked: under a line of text, that line is a section title;
+        // an overline or a transition has no text before it.
         if indent == 0 && is_adornment(t) {
-            let prev_text = i > 0 && !b.is_blank(i - 1) && para_indent.is_some();
-            let next_text = i + 1 < n && !b.is_blank(i + 1);
-            if prev_text {
-                b.fill_line(i, b'=');
-                // Keep any trailing spaces as `=` too: segment trims the line anyway.
-            } else {
-                b.blank_line(i);
-                let _ = next_text;
+            if i > 0 && !b.is_blank(i - 1) && para_indent.is_some() {
+                b.heading(i - 1);
             }
+            b.blank_line(i);
             para_indent = None;
             i += 1;
+            continue;
+        }
+        // A paragraph or a list item of nothing but links is not prose (a link list).
+        if let Some(end) = link_block(b, i, para_indent.is_none(), rst_link_len) {
+            b.blank_lines(i, end);
+            para_indent = None;
+            i = end;
             continue;
         }
         if indent > 0 {
@@ -501,6 +517,13 @@ fn blank_adoc_macros(out: &mut [u8]) {
             }
         }
         if i == 0 || !out[i - 1].is_ascii_alphanumeric() {
+            // Links keep only their text: `link:https://x[Text,window=_blank]` → `Text`.
+            if let Some((from, to, end)) = adoc_link(&out[i..]) {
+                out[i..i + from].iter_mut().for_each(|b| *b = b' ');
+                out[i + to..i + end].iter_mut().for_each(|b| *b = b' ');
+                i += end;
+                continue;
+            }
             if let Some(n) = NAMES.iter().find(|n| out[i..].starts_with(n)) {
                 let len = n.len();
                 out[i..i + len].iter_mut().for_each(|b| *b = b' ');
@@ -510,6 +533,146 @@ fn blank_adoc_macros(out: &mut [u8]) {
         }
         i += 1;
     }
+}
+
+/// An AsciiDoc link at the start of `s`: `link:target[text]`, `xref:target[text]`,
+/// `mailto:address[text]` or a URL (`https://…[text]`, also http, ftp, irc) with a text. The
+/// offsets in `s` of the text's start and end (attributes such as `,window=_blank` and a
+/// trailing `^` are not text) and of the macro's end.
+fn adoc_link(s: &[u8]) -> Option<(usize, usize, usize)> {
+    const PREFIXES: &[&[u8]] = &[
+        b"link:",
+        b"xref:",
+        b"mailto:",
+        b"https://",
+        b"http://",
+        b"ftp://",
+        b"irc://",
+    ];
+    let p = PREFIXES.iter().find(|p| s.starts_with(p))?.len();
+    let open = p + s[p..]
+        .iter()
+        .position(|&c| c == b'[' || c.is_ascii_whitespace())?;
+    if s[open] != b'[' || open == p {
+        return None;
+    }
+    let close = open
+        + 1
+        + s[open + 1..]
+            .iter()
+            .position(|&c| c == b']' || c == b'\n')?;
+    if s[close] != b']' {
+        return None;
+    }
+    let text = &s[open + 1..close];
+    let attributes = text.iter().enumerate().find_map(|(k, &c)| {
+        let rest = text[k + 1..].trim_ascii_start();
+        let name = rest.iter().take_while(|c| c.is_ascii_alphabetic()).count();
+        (c == b',' && name > 0 && rest.get(name) == Some(&b'=')).then_some(k)
+    });
+    let mut to = open + 1 + attributes.unwrap_or(text.len());
+    if to > open + 1 && s[to - 1] == b'^' {
+        to -= 1;
+    }
+    Some((open + 1, to, close + 1))
+}
+
+/// The line without its AsciiDoc or reST list marker (`*`, `**`, `-`, `.`, `1.`, `#.`, `a)` …
+/// and a space), or as it is.
+fn strip_list_marker(t: &str) -> &str {
+    let b = t.as_bytes();
+    let marker = match b.first() {
+        Some(b'*' | b'.') => b.iter().take_while(|&&c| c == b[0]).count(),
+        Some(b'-' | b'+') => 1,
+        Some(0xE2) if t.starts_with('•') => '•'.len_utf8(),
+        Some(b'#') if t.starts_with("#.") => 2,
+        Some(c) if c.is_ascii_alphanumeric() => {
+            let n = b.iter().take_while(|c| c.is_ascii_alphanumeric()).count();
+            match b.get(n) {
+                Some(b'.' | b')') if n <= 3 => n + 1,
+                _ => 0,
+            }
+        }
+        _ => 0,
+    };
+    match t.get(marker..) {
+        Some(rest) if marker > 0 && rest.starts_with([' ', '\t']) => rest.trim_start(),
+        _ => t,
+    }
+}
+
+/// When line `i` opens a paragraph (`opens`) or a list item, and it and its continuation lines
+/// hold nothing but links: the index of the line after them.
+fn link_block(
+    b: &Blanker,
+    i: usize,
+    opens: bool,
+    link: impl Fn(&[u8]) -> Option<usize> + Copy,
+) -> Option<usize> {
+    let t = b.line(i);
+    if !(opens || is_list_item(t)) || !is_link_line(t, link) {
+        return None;
+    }
+    let mut j = i + 1;
+    while j < b.lines.len() && !b.is_blank(j) && !is_list_item(b.line(j)) {
+        if !is_link_line(b.line(j), link) {
+            return None;
+        }
+        j += 1;
+    }
+    Some(j)
+}
+
+/// A line that opens a list item.
+fn is_list_item(t: &str) -> bool {
+    let t = t.trim();
+    strip_list_marker(t).len() != t.len()
+}
+
+/// A line of nothing but links, with its list marker: an item of a link list (the links of
+/// the line that `link` finds at a given byte: their lengths), not prose.
+fn is_link_line(t: &str, link: impl Fn(&[u8]) -> Option<usize>) -> bool {
+    let s = strip_list_marker(t.trim()).as_bytes();
+    let (mut i, mut links) = (0, 0);
+    while i < s.len() {
+        if matches!(s[i], b' ' | b'\t' | b',' | b';' | b'|') {
+            i += 1;
+        } else if let Some(len) = link(&s[i..]) {
+            links += 1;
+            i += len;
+        } else {
+            return false;
+        }
+    }
+    links > 0
+}
+
+/// The length of the AsciiDoc link or cross reference (`<<id,label>>`) at the start of `s`.
+fn adoc_link_len(s: &[u8]) -> Option<usize> {
+    if s.starts_with(b"<<") {
+        return s.windows(2).position(|w| w == b">>").map(|k| k + 2);
+    }
+    adoc_link(s).map(|(_, _, end)| end)
+}
+
+/// The length of the reST hyperlink reference (`` `Text <https://x>`_ ``, `` `Text`__ ``) or
+/// cross-reference role (`` :doc:`install` ``) at the start of `s`.
+fn rst_link_len(s: &[u8]) -> Option<usize> {
+    let open = if s.first() == Some(&b':') {
+        let name = 1 + s[1..]
+            .iter()
+            .take_while(|&&c| c.is_ascii_alphanumeric() || matches!(c, b':' | b'-' | b'_'))
+            .count();
+        (name > 2 && s[name - 1] == b':' && s.get(name) == Some(&b'`')).then_some(name)?
+    } else {
+        (s.first() == Some(&b'`')).then_some(0)?
+    };
+    let close = open + 1 + s[open + 1..].iter().position(|&c| c == b'`')?;
+    let underscores = s[close + 1..].iter().take_while(|&&c| c == b'_').count();
+    if open == 0 && !(1..=2).contains(&underscores) {
+        return None;
+    }
+    Some(close + 1 + underscores)
 }
 
 /// A directive option `:name: value` (not a role `:name:`text``).
@@ -595,7 +758,8 @@ fn asciidoc(b: &mut Blanker) {
                 && t.len() <= title_len + 2
                 && t.len() >= 2
             {
-                b.fill_line(i, b'=');
+                b.heading(i - 1);
+                b.blank_line(i);
                 previous_blank = true;
                 i += 1;
                 continue;
@@ -673,11 +837,26 @@ fn asciidoc(b: &mut Blanker) {
             code_next = false;
             continue;
         }
-        // Section titles `== Title` → Markdown `## Title`.
+        // Section titles `== Title` (or `== Title ==`): the markers are blanked.
         let eq = t.bytes().take_while(|&c| c == b'=').count();
         if (1..=6).contains(&eq) && t.as_bytes().get(eq) == Some(&b' ') {
-            let s = b.lines[i].0;
-            b.out[s..s + eq].iter_mut().for_each(|c| *c = b'#');
+            b.blank_part(i, 0, eq);
+            let closing = &t[..eq];
+            if t.len() > 2 * eq + 1 && t.ends_with(closing) && t[..t.len() - eq].ends_with(' ') {
+                b.blank_part(i, t.len() - eq, eq);
+            }
+            b.unindent(i);
+            b.heading(i);
+            previous_blank = true;
+            i += 1;
+            continue;
+        }
+        // A paragraph or a list item of nothing but links is not prose (a link list).
+        if let Some(end) = link_block(b, i, previous_blank, adoc_link_len) {
+            b.blank_lines(i, end);
+            previous_blank = true;
+            i = end;
+            continue;
         }
         // Admonition labels.
         for label in ["NOTE: ", "TIP: ", "IMPORTANT: ", "WARNING: ", "CAUTION: "] {
@@ -698,6 +877,7 @@ fn markdown(text: &str) -> Prepared<'_> {
         return Prepared {
             text: Cow::Borrowed(text),
             markers,
+            headings: Vec::new(),
         };
     }
     let mut out = text.as_bytes().to_vec();
@@ -723,6 +903,7 @@ fn markdown(text: &str) -> Prepared<'_> {
         return Prepared {
             text: Cow::Borrowed(text),
             markers,
+            headings: Vec::new(),
         };
     }
     let text = String::from_utf8(out)
@@ -730,6 +911,7 @@ fn markdown(text: &str) -> Prepared<'_> {
     Prepared {
         text: Cow::Owned(text),
         markers,
+        headings: Vec::new(),
     }
 }
 
@@ -752,20 +934,140 @@ fn markdown_markers(text: &str) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::segment::paragraphs;
+    use crate::segment::{prose, SegmentKind};
 
-    fn prose(text: &str, markup: Markup) -> Vec<String> {
-        let p = prepare(text, markup);
+    /// The segments' text in the original.
+    fn texts(text: &str, markup: Markup) -> Vec<String> {
+        let p = prose(text, markup);
         assert_eq!(p.text.len(), text.len());
         assert_eq!(
             p.text.matches('\n').count(),
             text.matches('\n').count(),
             "line breaks kept"
         );
-        paragraphs(&p.text)
+        p.segments
             .iter()
             .map(|s| s.span.slice(text).to_string())
             .collect()
+    }
+
+    fn kinds(text: &str, markup: Markup) -> Vec<(String, SegmentKind, usize)> {
+        prose(text, markup)
+            .segments
+            .iter()
+            .map(|s| (s.span.slice(text).to_string(), s.kind, s.line))
+            .collect()
+    }
+
+    #[test]
+    fn rst_section_titles_are_headings_on_their_text() {
+        use SegmentKind::*;
+        let text = "=========\n Overview\n=========\n\nIntro paragraph here.\n\n\
+                    1. Installation\n---------------\n\nInstall it.\n\n\
+                    Conclusion\n~~~~~~~~~~\nIt works.\n\nA transition follows.\n\n----------\n\nEnd.\n";
+        let got = kinds(text, Markup::Rst);
+        let want = [
+            ("Overview", Heading, 2),
+            ("Intro paragraph here.", Paragraph, 5),
+            ("1. Installation", Heading, 7),
+            ("Install it.", Paragraph, 10),
+            ("Conclusion", Heading, 12),
+            ("It works.", Paragraph, 14),
+            ("A transition follows.", Paragraph, 16),
+            ("End.", Paragraph, 20),
+        ];
+        let want: Vec<_> = want
+            .iter()
+            .map(|&(t, k, l)| (t.to_string(), k, l))
+            .collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn asciidoc_section_titles_are_headings_and_block_titles_are_not() {
+        use SegmentKind::*;
+        let text = "= Guide\n:toc:\n\n== Getting started ==\n\nStart here.\n\n\
+                    .Block title is not a heading\n----\ncode\n----\n\n\
+                    ====== Conclusion\nIt works.\n\nOld style\n---------\n\nText.\n";
+        let got = kinds(text, Markup::AsciiDoc);
+        let want = [
+            ("Guide", Heading, 1),
+            ("Getting started", Heading, 4),
+            ("Start here.", Paragraph, 6),
+            ("Conclusion", Heading, 13),
+            ("It works.", Paragraph, 14),
+            ("Old style", Heading, 16),
+            ("Text.", Paragraph, 19),
+        ];
+        let want: Vec<_> = want
+            .iter()
+            .map(|&(t, k, l)| (t.to_string(), k, l))
+            .collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn markers_suppress_the_next_segment_in_every_markup() {
+        for (markup, marker) in [
+            (Markup::Markdown, "<!-- deja-ignore -->"),
+            (Markup::Text, "<!-- deja-ignore -->"),
+            (Markup::Rst, ".. deja-ignore"),
+            (Markup::AsciiDoc, "// deja-ignore"),
+        ] {
+            let text = format!("One.\n\n{marker}\n\nTwo.\n\nThree.\n");
+            let p = prose(&text, markup);
+            let flags: Vec<(&str, bool)> = p
+                .segments
+                .iter()
+                .map(|s| (s.span.slice(&text), s.suppressed))
+                .collect();
+            assert_eq!(
+                flags,
+                [("One.", false), ("Two.", true), ("Three.", false)],
+                "{markup:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn asciidoc_links_keep_their_text_and_link_lists_go() {
+        let text = "See link:https://x.org/a[the guide,window=_blank] and https://y.org[this^].\n";
+        let p = prepare(text, Markup::AsciiDoc);
+        assert_eq!(p.text.len(), text.len());
+        let words: Vec<&str> = p.text.split_whitespace().collect();
+        assert_eq!(words, ["See", "the", "guide", "and", "this", "."]);
+        assert_eq!(p.text.find("the guide"), text.find("the guide"));
+        // Not links: no text, or no brackets.
+        for plain in ["Visit https://x.org today.\n", "See https://x.org/a [b].\n"] {
+            assert_eq!(prepare(plain, Markup::AsciiDoc).text, plain);
+        }
+        let text =
+            "Read on:\n\n* link:a.html[First guide]\n* https://x.org[Second], xref:c.adoc[Third]\n\
+                    * <<install,Installing>>\n* link:d.html[Fourth] explains the rest.\n\n\
+                    link:e.html[Alone on a line]\n";
+        assert_eq!(
+            texts(text, Markup::AsciiDoc),
+            ["Read on:", "* link:d.html[Fourth] explains the rest."]
+        );
+    }
+
+    #[test]
+    fn rst_link_lists_go() {
+        let text = "Read on:\n\n- `First guide <https://x.org/a>`_\n- :doc:`install`, :ref:`setup`\n\
+                    - `Named`__\n- `Fourth <https://x.org/d>`_ explains the rest.\n\n\
+                    `Alone on a line <https://x.org/e>`_\n\nA paragraph that ends\n`with a link <https://x.org/f>`_\n\n\
+                    - `Item <https://x.org/g>`__\n  in the *Reference*\n";
+        assert_eq!(
+            texts(text, Markup::Rst),
+            [
+                "Read on:",
+                "- `Fourth <https://x.org/d>`_ explains the rest.",
+                "A paragraph that ends\n`with a link <https://x.org/f>`_",
+                "- `Item <https://x.org/g>`__\n  in the *Reference*"
+            ]
+        );
+        assert!(!is_link_line("`code`", rst_link_len));
+        assert!(!is_link_line("- :doc:", rst_link_len));
     }
 
     #[test]
@@ -785,7 +1087,7 @@ mod tests {
         ));
         let text = "Intro.\n\n.. versionadded:: 3.13\n  :prop_tgt:`LINK_OPTIONS` target property and the\n  command.\n";
         assert_eq!(
-            prose(text, Markup::Rst),
+            texts(text, Markup::Rst),
             [
                 "Intro.",
                 "`LINK_OPTIONS` target property and the\n  command."
@@ -819,11 +1121,11 @@ mod tests {
                     .. function:: spam(eggs)\n   :noindex:\n\n   Return spam with eggs.\n\n\
                     ======  =====\nA       B\n======  =====\nx       y\n======  =====\n\n\
                     .. deja-ignore\n\nSuppressed paragraph.\n\n>>> 1 + 1\n2\n\nEnd.\n";
-        let p = prose(text, Markup::Rst);
+        let p = texts(text, Markup::Rst);
         assert_eq!(
             p,
             [
-                "Title\n=====",
+                "Title",
                 "Intro text here::",
                 "Mind the gap.\n   Really.",
                 "Return spam with eggs.",
@@ -841,12 +1143,12 @@ mod tests {
         let text = "= Doc Title\n:toc:\n\n== Section\n\nSome prose here.\n\n[source,rust]\n----\nfn main() {}\n\nlet x = 1;\n----\n\n\
                     .Example title\n====\nExample prose.\n====\n\nNOTE: Admonition prose.\n\n// deja-ignore\nHidden.\n\n\
                     |===\n| a | b\n|===\n\nimage::x.png[]\n";
-        let p = prose(text, Markup::AsciiDoc);
+        let p = texts(text, Markup::AsciiDoc);
         assert_eq!(
             p,
             [
-                "= Doc Title",
-                "== Section",
+                "Doc Title",
+                "Section",
                 "Some prose here.",
                 "Example prose.",
                 "Admonition prose.",
@@ -868,7 +1170,7 @@ mod tests {
     #[test]
     fn rst_substitutions_do_not_split_paragraphs() {
         let text = "This policy was introduced in CMake version 3.14.  CMake version\n|release| warns when the policy is not set.\n\n| a line\n| block\n";
-        let p = prose(text, Markup::Rst);
+        let p = texts(text, Markup::Rst);
         assert_eq!(
             p[0],
             "This policy was introduced in CMake version 3.14.  CMake version\n|release| warns when the policy is not set."
@@ -910,7 +1212,7 @@ mod tests {
                 for &k in &p.markers {
                     proptest::prop_assert!(k <= text.len());
                 }
-                let _ = paragraphs(&p.text);
+                let _ = prose(&text, m);
             }
             let _ = Markup::detect("x.txt", &text);
         }
@@ -919,7 +1221,7 @@ mod tests {
     #[test]
     fn multibyte_text_stays_valid() {
         let text = "Ünïcödé title\n~~~~~~~~~~~~~\n\n.. comment with é and 漢字\n\nProse é.\n";
-        let p = prose(text, Markup::Rst);
-        assert_eq!(p, ["Ünïcödé title\n~~~~~~~~~~~~~", "Prose é."]);
+        let p = texts(text, Markup::Rst);
+        assert_eq!(p, ["Ünïcödé title", "Prose é."]);
     }
 }

@@ -5,9 +5,29 @@
 //! table rows become segments of their own, while fenced or indented code blocks and front
 //! matter are skipped (they are not prose). Sentences follow Unicode sentence boundaries
 //! (UAX #29), re-joined after common abbreviations.
+//!
+//! reStructuredText and AsciiDoc are read through [`markup`], which blanks what is not prose
+//! (directives, macros, block delimiters, attributes …) byte for byte and names the section
+//! titles; [`prose`] is the one entry for every markup: blanked text, segments, and the
+//! segments that an inline `deja-ignore` marker suppresses.
+//!
+//! ```
+//! use deja::segment::{prose, Markup, SegmentKind};
+//! let text = "Title\n=====\n\n.. code-block:: sh\n\n   make\n\n.. deja-ignore\n\nSaid before.\n";
+//! let doc = prose(text, Markup::Rst);
+//! let spans: Vec<&str> = doc.segments.iter().map(|s| s.span.slice(text)).collect();
+//! assert_eq!(spans, ["Title", "Said before."]);
+//! assert_eq!(doc.segments[0].kind, SegmentKind::Heading);
+//! assert!(doc.segments[1].suppressed);
+//! ```
+
+pub mod markup;
+
+pub use markup::{prepare, Markup, Prepared};
 
 use crate::span::Span;
 use serde::Serialize;
+use std::borrow::Cow;
 use unicode_segmentation::UnicodeSegmentation;
 
 /// What a segment is, as far as Markdown structure tells.
@@ -35,8 +55,9 @@ pub struct Segment {
     pub line: usize,
     /// Structural kind.
     pub kind: SegmentKind,
-    /// True when the line before the segment is an inline suppression marker
-    /// (`<!-- deja-ignore -->`).
+    /// True when an inline suppression marker comes right before the segment: a
+    /// `<!-- deja-ignore -->` line, or (read by [`prose`]) a reST `.. deja-ignore` comment or
+    /// an AsciiDoc `// deja-ignore` comment.
     pub suppressed: bool,
 }
 
@@ -64,10 +85,52 @@ enum LineClass {
 
 const IGNORE_MARKER: &str = "deja-ignore";
 
-/// Split `text` into paragraph-level segments, in document order.
+/// A document as the later stages read it.
+#[derive(Clone, Debug)]
+pub struct Prose<'a> {
+    /// The text with its non-prose regions blanked ([`prepare`]): same length and line breaks
+    /// as the original, so spans and line numbers hold for both. Borrowed when nothing was
+    /// blanked.
+    pub text: Cow<'a, str>,
+    /// Paragraph-level segments, in document order.
+    pub segments: Vec<Segment>,
+}
+
+/// Reads `text` written in `markup`: blanks what is not prose, splits the rest into
+/// paragraph-level segments (section titles of every markup are [`SegmentKind::Heading`]
+/// segments spanning the title's text) and marks the first segment after each suppression
+/// marker as `suppressed`.
+pub fn prose(text: &str, markup: Markup) -> Prose<'_> {
+    let prepared = prepare(text, markup);
+    let mut segments = segments_of(&prepared.text, &prepared.headings);
+    for &m in &prepared.markers {
+        let next = segments.partition_point(|s| s.span.start <= m);
+        if let Some(seg) = segments.get_mut(next) {
+            seg.suppressed = true;
+        }
+    }
+    Prose {
+        text: prepared.text,
+        segments,
+    }
+}
+
+/// The segments of `text` written in `markup`, as [`prose`] finds them.
+pub fn paragraphs_in(text: &str, markup: Markup) -> Vec<Segment> {
+    prose(text, markup).segments
+}
+
+/// Split `text` into paragraph-level segments, in document order, reading it as Markdown
+/// (or plain text) as it is; [`prose`] reads any markup.
 pub fn paragraphs(text: &str) -> Vec<Segment> {
+    segments_of(text, &[])
+}
+
+/// [`paragraphs`], with the lines at the (sorted, 0-based) indices `headings` read as
+/// section titles whatever they look like.
+fn segments_of(text: &str, headings: &[usize]) -> Vec<Segment> {
     let lines = split_lines(text);
-    let classes = line_classes(text, &lines);
+    let classes = line_classes(text, &lines, headings);
     let blank_line_mode = has_blank_line_between_text(&classes);
 
     let mut segments: Vec<Segment> = Vec::new();
@@ -184,8 +247,8 @@ fn split_lines(text: &str) -> Vec<Line> {
 }
 
 /// The class of each line, `None` for the lines that are not prose: front matter and code
-/// blocks (fences included).
-fn line_classes(text: &str, lines: &[Line]) -> Vec<Option<LineClass>> {
+/// blocks (fences included). Lines listed in `headings` are headings.
+fn line_classes(text: &str, lines: &[Line], headings: &[usize]) -> Vec<Option<LineClass>> {
     let mut classes = vec![Some(LineClass::Blank); lines.len()];
     let line_text = |i: usize| lines[i].span.slice(text);
     let mut i = 0;
@@ -244,7 +307,11 @@ fn line_classes(text: &str, lines: &[Line]) -> Vec<Option<LineClass>> {
             continue;
         }
         if !blank {
-            let class = classify_trimmed(lines[i].trimmed.slice(text));
+            let class = if headings.binary_search(&i).is_ok() {
+                LineClass::Heading
+            } else {
+                classify_trimmed(lines[i].trimmed.slice(text))
+            };
             classes[i] = Some(class);
             if class == LineClass::ListItem {
                 in_list = true;
