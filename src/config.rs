@@ -102,7 +102,7 @@ pub struct Thresholds {
     /// Shingle Jaccard at or above which a paragraph is a `near_duplicate` (default 0.5).
     pub near_duplicate: Option<f64>,
     /// Probability of the restatement model at or above which a paragraph is a `restatement`
-    /// (default: the model's, 0.575).
+    /// (default: the model's, 0.55).
     pub restatement: Option<f64>,
     /// Shingle Jaccard between paragraphs of two files at or above which it is a `cross_file` copy
     /// (default 0.7).
@@ -453,7 +453,7 @@ fail_on = ["duplicate", "near_duplicate", "restatement", "cross_file"]
 # duplicate = 0.9
 # near_duplicate = 0.5
 # Probability (of the restatement model) that a paragraph says again what the document said.
-# restatement = 0.575
+# restatement = 0.55
 # Shingle Jaccard with a paragraph of another document.
 # cross_file = 0.7
 

@@ -897,3 +897,59 @@ fn deja_ignore_in_every_markup() {
         run_expect(dir.doc(&[name, "--fail-on-findings"]), 0);
     }
 }
+
+/// `--explain` shows why: each restatement's features with their contributions, and the
+/// near misses, in the human report and in JSON; without it, the JSON has neither.
+#[test]
+fn explain_shows_features_and_near_misses() {
+    let out = run(deja()
+        .args(["doc", "data/kharkiv.txt", "--explain"])
+        .current_dir(root()));
+    let human = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        human.matches("why: probability").count(),
+        2 + human.matches("not a restatement").count()
+    );
+    assert!(human.contains("near misses:"), "{human}");
+
+    let out = run(deja()
+        .args([
+            "doc",
+            "data/kharkiv.txt",
+            "--explain",
+            "--near-miss",
+            "0",
+            "--threshold",
+            "0.5",
+        ])
+        .args(["--format", "json"])
+        .current_dir(root()));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let d = &json["documents"][0];
+    let findings = d["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 2);
+    for f in findings {
+        let e = &f["explain"];
+        let p = e["probability"].as_f64().unwrap();
+        assert!(p >= 0.5 && (f["score"].as_f64().unwrap() - p).abs() < 0.001);
+        let features = e["features"].as_array().unwrap();
+        assert_eq!(features.len(), 30);
+        assert!(features
+            .iter()
+            .all(|x| x["name"].is_string() && x["value"].is_f64()));
+    }
+    // Every other judged paragraph is a near miss at a floor of 0, below the threshold.
+    let misses = d["near_misses"].as_array().unwrap();
+    assert!(misses.len() >= 5, "{misses:?}");
+    for m in misses {
+        assert!(m["explain"]["probability"].as_f64().unwrap() < 0.5);
+    }
+
+    let plain = doc_json(&root(), &["data/kharkiv.txt"], 0);
+    let raw = run(deja()
+        .args(["doc", "data/kharkiv.txt", "--format", "json"])
+        .current_dir(root()));
+    let raw = String::from_utf8(raw.stdout).unwrap();
+    assert!(!raw.contains("explain") && !raw.contains("near_misses"));
+    assert_eq!(plain.single().findings.len(), 2);
+}

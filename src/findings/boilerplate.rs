@@ -175,7 +175,14 @@ fn is_caption(lower: &str) -> bool {
         .any(|label| {
             t.strip_prefix(label).is_some_and(|rest| {
                 let rest = strip_emphasis_start(rest.trim_start());
-                rest.starts_with(|c: char| c.is_ascii_digit())
+                let after = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+                // "Figure 7." or "Table 2 -" labels a caption; "Figure 7 shows" is prose.
+                after.len() < rest.len()
+                    && after
+                        .trim_start()
+                        .chars()
+                        .next()
+                        .is_none_or(|c| ".:-–—*_)<|".contains(c))
             })
         })
 }
@@ -258,5 +265,45 @@ mod tests {
         let body = "é[ü](https://x.org/é) hat w. <b> ñ www.ü.de/ä, <https://z.org>";
         let r: Vec<&str> = link_ranges(body, 0).iter().map(|s| s.slice(body)).collect();
         assert_eq!(r, ["](https://x.org/é)", "www.ü.de/ä,", "<https://z.org>"]);
+    }
+
+    #[test]
+    fn captions_are_boilerplate_and_prose_about_figures_is_not() {
+        for caption in [
+            "**Figure 7.** Simulated attention layer",
+            "<b>Figure 1: PyTorch 1.12 improvements</b>",
+            "Table 2 - Latency by batch size",
+            "*Fig. 3*: the pipeline",
+        ] {
+            assert!(is_caption(&caption.to_lowercase()), "{caption}");
+        }
+        for prose in [
+            "Figure out what the job needs before you start.",
+            "Tables are kept apart from the text.",
+            "Figure 7 shows that latency fell by half.",
+        ] {
+            assert!(!is_caption(&prose.to_lowercase()), "{prose}");
+        }
+    }
+
+    #[test]
+    fn short_emphasised_lines_are_headings() {
+        for heading in [
+            "**Bare Metal Image Creation:**",
+            "__Can I still use the alpha version?__",
+            "*Conclusion*",
+            "<strong>Next steps</strong>",
+        ] {
+            assert!(is_emphasis_heading(heading), "{heading}");
+        }
+        for prose in [
+            "**Note** that the flag changed.",
+            "**Bold** and **bold** again",
+            "*",
+            "**A very long emphasised sentence that goes on and on well past what any heading would say in a post.**",
+            "**See [the docs](https://x.org)**",
+        ] {
+            assert!(!is_emphasis_heading(prose), "{prose}");
+        }
     }
 }

@@ -9,6 +9,7 @@ use super::recap::Place;
 use super::{Unit, MAX_POSTINGS};
 use crate::segment::{sentences, SegmentKind};
 use crate::sketch::intersection_size;
+use crate::span::Span;
 use ahash::AHashMap;
 
 /// Names of the features, in the order of [`Features::values`] and of the model's weights.
@@ -64,10 +65,14 @@ pub(super) struct Document<'a> {
 }
 
 /// A paragraph's features and its candidate sources: earlier paragraphs ranked by the
-/// weighted share of it they cover, best first.
+/// weighted share of it they cover, best first (empty until [`add_sources`]).
 pub(super) struct Judged {
     pub features: Features,
     pub sources: Vec<(f64, usize)>,
+    /// Paragraphs from here on are its context, not evidence.
+    cutoff: usize,
+    /// Weighted share of its content features said before: no single source covers more.
+    said_share: f64,
 }
 
 /// Share of a sentence's weight said before that counts it as restated.
@@ -108,17 +113,18 @@ const ONWARD_WORDS: &[&str] = &[
 
 /// The features of paragraph `j`, whose content-feature ids are `ids` (unigrams first); the
 /// text from `cutoff` on is its own context and not evidence.
-/// `postings` hold the paragraphs before j.
+/// `postings` hold the paragraphs before j. The features that need sources are left at 0
+/// for [`add_sources`].
 pub(super) fn judge(
     doc: &Document,
     postings: &Postings,
-    sentence_sets: &mut SentenceSets,
     j: usize,
     cutoff: usize,
     ids: &[u32],
 ) -> Judged {
     let p = &doc.units[j];
     let weights = doc.weights;
+    // A feature's first paragraph, if before j, is all "said before" needs.
     let first = |id: u32| postings.so_far(id).first().map(|&i| i as usize);
     let said = |id: u32| first(id).is_some_and(|i| i < cutoff);
     let (unigrams, bigrams) = ids.split_at(p.unigrams.len());
@@ -131,48 +137,6 @@ pub(super) fn judge(
     } else {
         flat_share(unigrams, |id| first(id).is_some_and(|i| i < doc.intro_end))
     };
-
-    // Sources: the weighted share of the paragraph each earlier paragraph covers.
-    let mut cover: AHashMap<usize, f64> = AHashMap::new();
-    let total = weights.total(ids);
-    for &id in ids {
-        let list = postings.so_far(id);
-        if list.len() <= MAX_POSTINGS {
-            let w = weights.of(id);
-            for &i in list.iter().take_while(|&&i| (i as usize) < cutoff) {
-                *cover.entry(i as usize).or_default() += w;
-            }
-        }
-    }
-    let mut sources: Vec<(f64, usize)> = cover.into_iter().map(|(i, c)| (c / total, i)).collect();
-    sources.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-    let best_source = sources.first().map_or(0.0, |s| s.0);
-    let source_count = sources.iter().filter(|s| s.0 >= SOURCE_SHARE).count();
-    let rank = doc.prose_rank[j];
-    let source_distance = sources.first().map_or(1.0, |&(_, i)| {
-        (rank - doc.prose_rank[i]) as f64 / doc.prose.max(1) as f64
-    });
-
-    // Sentence by sentence: at least half of a restatement's claims were said before.
-    let sentence = sentence_shares(doc, postings, j, cutoff, unigrams);
-    let restated = sentence
-        .iter()
-        .filter(|s| s.said >= SENTENCE_RESTATED)
-        .count();
-    let n_sentences = sentence.len().max(1) as f64;
-    let sentences_restated = restated as f64 / n_sentences;
-    let sentence_alignment = sentence.iter().map(|s| s.best).sum::<f64>() / n_sentences;
-    let least_restated_sentence = sentence.iter().map(|s| s.said).fold(1.0, f64::min);
-    let sources_read: Vec<usize> = sources
-        .iter()
-        .take(SENTENCE_SOURCES)
-        .map(|&(_, i)| i)
-        .collect();
-    let matches = sentence_matches(doc, sentence_sets, j, &sources_read);
-    let n_matches = matches.len().max(1) as f64;
-    let sentence_match = matches.iter().sum::<f64>() / n_matches;
-    let sentences_matched =
-        matches.iter().filter(|&&m| m >= SENTENCE_RESTATED).count() as f64 / n_matches;
 
     // What it adds: names and numbers not seen before, links, plans and thanks.
     let new_specifics = p
@@ -197,6 +161,7 @@ pub(super) fn judge(
         });
     let place = doc.places[j];
     let bit = |b: bool| if b { 1.0 } else { 0.0 };
+    let rank = doc.prose_rank[j];
     Judged {
         features: Features([
             said_weighted,
@@ -206,17 +171,17 @@ pub(super) fn judge(
             0.0,
             said_words,
             said_pairs,
-            best_source,
-            (1.0 + source_count as f64).ln(),
-            sentences_restated,
-            sentence_alignment,
-            sentence_match,
-            sentences_matched,
-            least_restated_sentence,
+            0.0, // best_source
+            0.0, // sources
+            0.0, // sentences_restated
+            0.0, // sentence_alignment
+            0.0, // sentence_match
+            0.0, // sentences_matched
+            0.0, // least_restated_sentence
             intro_share,
             previous_share,
             (1.0 + new_specifics as f64).ln(),
-            source_distance,
+            0.0, // source_distance
             rank as f64 / (doc.prose.max(2) - 1) as f64,
             bit(rank + 1 == doc.prose),
             bit(place.recap_section),
@@ -231,8 +196,111 @@ pub(super) fn judge(
             p.link_words as f64 / (words + p.link_words as f64),
             (1.0 + p.unigrams.len() as f64).ln(),
         ]),
-        sources,
+        sources: Vec::new(),
+        cutoff,
+        said_share: {
+            let said_w: f64 = ids
+                .iter()
+                .filter(|&&id| said(id))
+                .map(|&id| weights.of(id))
+                .sum();
+            said_w / weights.total(ids)
+        },
     }
+}
+
+/// Fills in the features that need paragraph j's sources (best source, their number and
+/// distance, sentence by sentence shares and matches) and the sources themselves: the costly
+/// part of judging, done only for paragraphs that could reach the threshold without them
+/// (see [`DEFERRED`]). `postings` may hold paragraphs after j.
+pub(super) fn add_sources(
+    doc: &Document,
+    postings: &Postings,
+    sentence_sets: &mut SentenceSets,
+    j: usize,
+    ids: &[u32],
+    judged: &mut Judged,
+) {
+    let p = &doc.units[j];
+    let weights = doc.weights;
+    let cutoff = judged.cutoff;
+    let unigrams = &ids[..p.unigrams.len()];
+
+    // Sources: the weighted share of the paragraph each earlier paragraph covers.
+    let mut cover: AHashMap<usize, f64> = AHashMap::new();
+    let total = weights.total(ids);
+    for &id in ids {
+        let list = postings.before(id, j);
+        if list.len() <= MAX_POSTINGS {
+            let w = weights.of(id);
+            for &i in list.iter().take_while(|&&i| (i as usize) < cutoff) {
+                *cover.entry(i as usize).or_default() += w;
+            }
+        }
+    }
+    let mut sources: Vec<(f64, usize)> = cover.into_iter().map(|(i, c)| (c / total, i)).collect();
+    sources.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let best_source = sources.first().map_or(0.0, |s| s.0);
+    let source_count = sources.iter().filter(|s| s.0 >= SOURCE_SHARE).count();
+    let rank = doc.prose_rank[j];
+    let source_distance = sources.first().map_or(1.0, |&(_, i)| {
+        (rank - doc.prose_rank[i]) as f64 / doc.prose.max(1) as f64
+    });
+
+    // Sentence by sentence: at least half of a restatement's claims were said before.
+    let spans = sentences(doc.text, p.seg.span);
+    let sentence = sentence_shares(doc, postings, j, cutoff, unigrams, &spans);
+    sentence_sets.insert(doc, j, &spans);
+    let restated = sentence
+        .iter()
+        .filter(|s| s.said >= SENTENCE_RESTATED)
+        .count();
+    let n_sentences = sentence.len().max(1) as f64;
+    let sources_read: Vec<usize> = sources
+        .iter()
+        .take(SENTENCE_SOURCES)
+        .map(|&(_, i)| i)
+        .collect();
+    let matches = sentence_matches(doc, sentence_sets, j, &sources_read);
+    let n_matches = matches.len().max(1) as f64;
+
+    let f = &mut judged.features.0;
+    f[BEST_SOURCE] = best_source;
+    f[SOURCES] = (1.0 + source_count as f64).ln();
+    f[SENTENCES_RESTATED] = restated as f64 / n_sentences;
+    f[SENTENCE_ALIGNMENT] = sentence.iter().map(|s| s.best).sum::<f64>() / n_sentences;
+    f[SENTENCE_MATCH] = matches.iter().sum::<f64>() / n_matches;
+    f[SENTENCES_MATCHED] =
+        matches.iter().filter(|&&m| m >= SENTENCE_RESTATED).count() as f64 / n_matches;
+    f[LEAST_RESTATED_SENTENCE] = sentence.iter().map(|s| s.said).fold(1.0, f64::min);
+    f[SOURCE_DISTANCE] = source_distance;
+    judged.sources = sources;
+}
+
+const BEST_SOURCE: usize = 6;
+const SOURCES: usize = 7;
+const SENTENCES_RESTATED: usize = 8;
+const SENTENCE_ALIGNMENT: usize = 9;
+const SENTENCE_MATCH: usize = 10;
+const SENTENCES_MATCHED: usize = 11;
+const LEAST_RESTATED_SENTENCE: usize = 12;
+const SOURCE_DISTANCE: usize = 16;
+
+/// The features [`add_sources`] fills in, each with the least and the most it can be for
+/// paragraph `j`: with them a paragraph's probability can be bounded before they are known.
+pub(super) fn deferred(doc: &Document, j: usize, judged: &Judged) -> [(usize, f64, f64); 8] {
+    let most_sources = (1.0 + doc.prose_rank[j] as f64).ln();
+    [
+        // (A hair above: the two sums add in different orders.)
+        (BEST_SOURCE, 0.0, judged.said_share + 1e-9),
+        (SOURCES, 0.0, most_sources),
+        (SENTENCES_RESTATED, 0.0, 1.0),
+        (SENTENCE_ALIGNMENT, 0.0, 1.0),
+        (SENTENCE_MATCH, 0.0, 1.0),
+        (SENTENCES_MATCHED, 0.0, 1.0),
+        (LEAST_RESTATED_SENTENCE, 0.0, 1.0),
+        (SOURCE_DISTANCE, 0.0, 1.0),
+    ]
 }
 
 /// The content-stem sets (sorted, deduplicated) of each sentence of a paragraph with two or
@@ -244,20 +312,31 @@ pub(super) struct SentenceSets {
 
 impl SentenceSets {
     fn of(&mut self, doc: &Document, i: usize) -> &[Vec<u64>] {
-        self.by_paragraph.entry(i).or_insert_with(|| {
-            let u = &doc.units[i];
-            sentences(doc.text, u.seg.span)
-                .into_iter()
-                .filter_map(|s| {
-                    let from = u.all_stems.partition_point(|&(w, _)| w < s.start);
-                    let to = u.all_stems.partition_point(|&(w, _)| w < s.end);
-                    let mut set: Vec<u64> = u.all_stems[from..to].iter().map(|&(_, h)| h).collect();
-                    set.sort_unstable();
-                    set.dedup();
-                    (set.len() >= 2).then_some(set)
-                })
-                .collect()
-        })
+        if !self.by_paragraph.contains_key(&i) {
+            let spans = sentences(doc.text, doc.units[i].seg.span);
+            self.insert(doc, i, &spans);
+        }
+        &self.by_paragraph[&i]
+    }
+
+    /// Paragraph i's sets, from its sentence `spans`.
+    fn insert(&mut self, doc: &Document, i: usize, spans: &[Span]) {
+        if self.by_paragraph.contains_key(&i) {
+            return;
+        }
+        let u = &doc.units[i];
+        let sets = spans
+            .iter()
+            .filter_map(|s| {
+                let from = u.all_stems.partition_point(|&(w, _)| w < s.start);
+                let to = u.all_stems.partition_point(|&(w, _)| w < s.end);
+                let mut set: Vec<u64> = u.all_stems[from..to].iter().map(|&(_, h)| h).collect();
+                set.sort_unstable();
+                set.dedup();
+                (set.len() >= 2).then_some(set)
+            })
+            .collect();
+        self.by_paragraph.insert(i, sets);
     }
 }
 
@@ -348,12 +427,13 @@ fn sentence_shares(
     j: usize,
     cutoff: usize,
     unigrams: &[u32],
+    spans: &[Span],
 ) -> Vec<SentenceShare> {
     let p = &doc.units[j];
     let mut out = Vec::new();
     let mut ids: Vec<u32> = Vec::new();
     let mut cover: AHashMap<usize, f64> = AHashMap::new();
-    for s in sentences(doc.text, p.seg.span) {
+    for &s in spans {
         ids.clear();
         let from = p.all_stems.partition_point(|&(w, _)| w < s.start);
         let to = p.all_stems.partition_point(|&(w, _)| w < s.end);
@@ -373,10 +453,14 @@ fn sentence_shares(
         for &id in &ids {
             let w = doc.weights.of(id);
             all += w;
-            let list = postings.so_far(id);
-            if list.first().is_some_and(|&i| (i as usize) < cutoff) {
+            if postings
+                .so_far(id)
+                .first()
+                .is_some_and(|&i| (i as usize) < cutoff)
+            {
                 said += w;
             }
+            let list = postings.before(id, j);
             if list.len() <= MAX_POSTINGS {
                 for &i in list.iter().take_while(|&&i| (i as usize) < cutoff) {
                     *cover.entry(i as usize).or_default() += w;
@@ -391,4 +475,35 @@ fn sentence_shares(
         });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn feature_indexes_name_their_features() {
+        let named = [
+            (BEST_SOURCE, "best_source"),
+            (SOURCES, "sources"),
+            (SENTENCES_RESTATED, "sentences_restated"),
+            (SENTENCE_ALIGNMENT, "sentence_alignment"),
+            (SENTENCE_MATCH, "sentence_match"),
+            (SENTENCES_MATCHED, "sentences_matched"),
+            (LEAST_RESTATED_SENTENCE, "least_restated_sentence"),
+            (SOURCE_DISTANCE, "source_distance"),
+        ];
+        for (k, name) in named {
+            assert_eq!(NAMES[k], name);
+        }
+        assert_eq!(
+            &NAMES[..4],
+            [
+                "said_weighted",
+                "said_vs_document",
+                "said_rank",
+                "section_said"
+            ]
+        );
+    }
 }

@@ -35,7 +35,9 @@ mod weights;
 
 use boilerplate::{is_boilerplate, is_emphasis_heading, is_sign_off, link_ranges, within};
 use evidence::SentenceFeatures;
-use features::{add_neighbourhood, judge, Document, Features, Judged, SentenceSets};
+use features::{
+    add_neighbourhood, add_sources, deferred, judge, Document, Features, Judged, SentenceSets,
+};
 use postings::{Postings, Weights};
 use recap::places;
 
@@ -441,14 +443,7 @@ impl DocAnalyzer {
                     Some(f) => findings.push(f),
                     None => judged.push((
                         j,
-                        judge(
-                            &doc,
-                            &feature_postings,
-                            &mut sentence_sets,
-                            j,
-                            cutoff,
-                            feature_ids.of(j),
-                        ),
+                        judge(&doc, &feature_postings, j, cutoff, feature_ids.of(j)),
                     )),
                 }
             }
@@ -457,8 +452,26 @@ impl DocAnalyzer {
             prose_before.push(j);
         }
         add_neighbourhood(&mut judged, &places);
+        // Sources are looked up only where they could lift a paragraph to the threshold (or to
+        // a near miss): most paragraphs of a long text fall short without them.
+        let floor = if self.opts.explain {
+            self.opts.near_miss.min(self.opts.restatement_threshold)
+        } else {
+            self.opts.restatement_threshold
+        };
         let mut near_misses = Vec::new();
-        for (j, judged) in judged {
+        for (j, mut judged) in judged {
+            if model::probability_bound(&judged.features, &deferred(&doc, j, &judged)) < floor {
+                continue;
+            }
+            add_sources(
+                &doc,
+                &feature_postings,
+                &mut sentence_sets,
+                j,
+                feature_ids.of(j),
+                &mut judged,
+            );
             let unit = &units[j];
             let explanation = explain(&judged.features);
             let p = explanation.probability;
@@ -1083,6 +1096,18 @@ mod tests {
         for s in sentences {
             assert_eq!(s.line, lines.line(s.span.start), "{:?}", s.span.slice(text));
         }
+    }
+
+    #[test]
+    fn names_and_numbers_are_specific_and_sentence_starts_are_not() {
+        let text = "Kubernetes 1.34 ships. Then the Scheduler runs, e.g. MinHashLSH in `v2`.";
+        let specific = |w: &str| {
+            let start = text.find(w).unwrap();
+            is_specific(text, 0, Span::new(start, start + w.len()))
+        };
+        assert!(specific("1.34") && specific("Scheduler") && specific("MinHashLSH"));
+        assert!(specific("v2"));
+        assert!(!specific("Kubernetes") && !specific("Then") && !specific("ships"));
     }
 
     #[test]

@@ -21,6 +21,21 @@ pub(super) fn probability(features: &Features) -> (f64, [f64; NAMES.len()]) {
     (1.0 / (1.0 + (-z).exp()), contributions)
 }
 
+/// The most probability `features` can reach whatever the values of the `unknown` features,
+/// given as `(index, least, most)` (their current values are ignored).
+pub(super) fn probability_bound(features: &Features, unknown: &[(usize, f64, f64)]) -> f64 {
+    let contribution =
+        |k: usize, x: f64| weights::WEIGHT[k] * (x - weights::MEAN[k]) / weights::SCALE[k];
+    let mut z = weights::BIAS;
+    for (k, &x) in features.0.iter().enumerate() {
+        z += match unknown.iter().find(|u| u.0 == k) {
+            Some(&(_, least, most)) => contribution(k, least).max(contribution(k, most)),
+            None => contribution(k, x),
+        };
+    }
+    1.0 / (1.0 + (-z).exp())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -38,6 +53,15 @@ mod tests {
         let (p, c) = probability(&f);
         let z = weights::BIAS + c.iter().sum::<f64>();
         assert!((p - 1.0 / (1.0 + (-z).exp())).abs() < 1e-12);
+        // The bound over a feature's range holds every value in it.
+        let unknown = [(3, -1.0, 2.0), (7, 0.0, 1.0)];
+        let bound = probability_bound(&f, &unknown);
+        for (a, b) in [(-1.0, 0.0), (2.0, 1.0), (0.5, 0.5), (-1.0, 1.0), (2.0, 0.0)] {
+            let mut g = f.clone();
+            g.0[3] = a;
+            g.0[7] = b;
+            assert!(probability(&g).0 <= bound + 1e-15);
+        }
         let at_mean = probability(&Features(weights::MEAN));
         assert!((at_mean.0 - 1.0 / (1.0 + (-weights::BIAS).exp())).abs() < 1e-12);
     }

@@ -81,6 +81,12 @@ impl Postings {
         &self.entries[from..from + self.added[id as usize] as usize]
     }
 
+    /// Paragraphs before `j` with feature `id` (all of them once paragraphs up to j are added).
+    pub(super) fn before(&self, id: u32, j: usize) -> &[u32] {
+        let list = self.so_far(id);
+        &list[..list.partition_point(|&i| (i as usize) < j)]
+    }
+
     /// Paragraphs the feature occurs in, in the whole document.
     pub(super) fn document_frequency(&self, id: u32) -> usize {
         self.start[id as usize + 1] - self.start[id as usize]
