@@ -902,9 +902,14 @@ fn deja_ignore_in_every_markup() {
 /// near misses, in the human report and in JSON; without it, the JSON has neither.
 #[test]
 fn explain_shows_features_and_near_misses() {
-    let out = run(deja()
-        .args(["doc", "data/kharkiv.txt", "--explain"])
-        .current_dir(root()));
+    let args = [
+        "doc",
+        "data/kharkiv.txt",
+        "--explain",
+        "--near-miss",
+        "0.01",
+    ];
+    let out = run(deja().args(args).current_dir(root()));
     let human = String::from_utf8(out.stdout).unwrap();
     assert_eq!(
         human.matches("why: probability").count(),
