@@ -12,7 +12,7 @@ use crate::sketch::intersection_size;
 use crate::span::Span;
 use ahash::AHashMap;
 
-/// Names of the features, in the order of [`Features::values`] and of the model's weights.
+/// Names of the features, in the order of a [`Features`] array and of the model's weights.
 pub const NAMES: [&str; 30] = [
     "said_weighted",
     "said_vs_document",
@@ -112,9 +112,8 @@ const ONWARD_WORDS: &[&str] = &[
 ];
 
 /// The features of paragraph `j`, whose content-feature ids are `ids` (unigrams first); the
-/// text from `cutoff` on is its own context and not evidence.
-/// `postings` hold the paragraphs before j. The features that need sources are left at 0
-/// for [`add_sources`].
+/// text from `cutoff` on is its own context and not evidence. `postings` hold the paragraphs
+/// before j. The features that need sources are left at 0 for [`add_sources`].
 pub(super) fn judge(
     doc: &Document,
     postings: &Postings,
@@ -147,6 +146,8 @@ pub(super) fn judge(
             Err(_) => false,
         })
         .count();
+    // Onward words are looked for in the paragraph's head (its first 300 characters), where
+    // plans and thanks are announced.
     let body = p.seg.span.slice(doc.text);
     let lower = format!(" {} ", lower_head(body));
     let onward = ONWARD_WORDS.iter().filter(|w| lower.contains(*w)).count();

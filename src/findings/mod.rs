@@ -3,17 +3,19 @@
 //! Input: a document's text. Output: a [`DocReport`] with its paragraphs and the findings:
 //! - `duplicate` / `near_duplicate`: mean Jaccard of word 1-, 2- and k-gram sets with one
 //!   earlier paragraph;
-//! - `restatement`: most of the paragraph's content words and content-word pairs, weighted by
-//!   their rarity in the document, already occur in earlier prose (one or several paragraphs).
+//! - `restatement`: a logistic model's probability, over features of what earlier prose
+//!   already said of the paragraph (words, word pairs, sentence by sentence, one source or
+//!   several), what it adds and where it sits, reaches the threshold.
 //!
 //! Only prose counts: headings, table rows, code (skipped by `segment`), link lists, bylines,
 //! "Read also:"/"Source:" lines and other boilerplate are neither flagged nor used as evidence.
 //! Candidate sources come from an inverted index over shingles and features, so long
 //! documents stay near-linear: features common to very many paragraphs are not followed.
 //!
-//! Submodules: `boilerplate` (what is not prose), `recap` (where recaps sit),
-//! `postings` (the inverted indexes and rarity weights), `evidence` (the best sentence of
-//! each source).
+//! Submodules: `boilerplate` (what is not prose), `recap` (where a paragraph sits),
+//! `postings` (the inverted indexes and rarity weights), `features` and `model` (the
+//! restatement decision; `weights` is generated), `evidence` (the best sentence of each
+//! source).
 
 use crate::error::Result;
 use crate::segment::{prose, Markup, Prose, Segment, SegmentKind};

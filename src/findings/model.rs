@@ -1,5 +1,5 @@
 //! The restatement model: logistic regression over standardised [`Features`], its weights
-//! trained by `scripts/train_restatement.py` on `../shared/eval/doc-real-dev` and written to
+//! trained by `benches/restatement/train.py` on `../shared/eval/doc-real-dev` and written to
 //! `weights.rs` (regenerate, never edit by hand).
 
 use super::features::{Features, NAMES};
