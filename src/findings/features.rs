@@ -230,15 +230,7 @@ pub(super) fn add_sources(
     // Sources: the weighted share of the paragraph each earlier paragraph covers.
     let mut cover: AHashMap<usize, f64> = AHashMap::new();
     let total = weights.total(ids);
-    for &id in ids {
-        let list = postings.before(id, j);
-        if list.len() <= MAX_POSTINGS {
-            let w = weights.of(id);
-            for &i in list.iter().take_while(|&&i| (i as usize) < cutoff) {
-                *cover.entry(i as usize).or_default() += w;
-            }
-        }
-    }
+    add_cover(doc, postings, j, cutoff, ids, &mut cover);
     let mut sources: Vec<(f64, usize)> = cover.into_iter().map(|(i, c)| (c / total, i)).collect();
     sources.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     let best_source = sources.first().map_or(0.0, |s| s.0);
@@ -414,6 +406,28 @@ fn flat_share(ids: &[u32], known: impl Fn(u32) -> bool) -> f64 {
     }
 }
 
+/// Adds the weight of each feature of `ids` to every paragraph before `cutoff` that has it,
+/// in `cover`. Features of more than [`MAX_POSTINGS`] paragraphs before j are the topic's
+/// vocabulary, not evidence of a source (and following them would make long texts quadratic).
+fn add_cover(
+    doc: &Document,
+    postings: &Postings,
+    j: usize,
+    cutoff: usize,
+    ids: &[u32],
+    cover: &mut AHashMap<usize, f64>,
+) {
+    for &id in ids {
+        let list = postings.before(id, j);
+        if list.len() <= MAX_POSTINGS {
+            let w = doc.weights.of(id);
+            for &i in list.iter().take_while(|&&i| (i as usize) < cutoff) {
+                *cover.entry(i as usize).or_default() += w;
+            }
+        }
+    }
+}
+
 /// How much of one sentence was said before: in all (`said`) and by its best single source
 /// paragraph (`best`), both weighted by rarity.
 struct SentenceShare {
@@ -449,7 +463,6 @@ fn sentence_shares(
         if ids.len() < 2 {
             continue;
         }
-        cover.clear();
         let (mut all, mut said) = (0.0, 0.0);
         for &id in &ids {
             let w = doc.weights.of(id);
@@ -461,13 +474,9 @@ fn sentence_shares(
             {
                 said += w;
             }
-            let list = postings.before(id, j);
-            if list.len() <= MAX_POSTINGS {
-                for &i in list.iter().take_while(|&&i| (i as usize) < cutoff) {
-                    *cover.entry(i as usize).or_default() += w;
-                }
-            }
         }
+        cover.clear();
+        add_cover(doc, postings, j, cutoff, &ids, &mut cover);
         let best = cover.values().copied().fold(0.0, f64::max);
         let all = all.max(f64::MIN_POSITIVE);
         out.push(SentenceShare {

@@ -151,9 +151,9 @@ pub(super) struct Place {
 
 /// The [`Place`] of every unit.
 pub(super) fn places(text: &str, units: &[Unit]) -> Vec<Place> {
-    let starts_with_cue = |s: &str| {
-        let t = lower_head(s.trim_start_matches(|c: char| "-*+>#•0123456789.) \t".contains(c)));
-        let t = t.trim_start_matches(['*', '_']);
+    // `lower` is the unit's lowercased head; list markers and emphasis before a cue go.
+    let starts_with_cue = |lower: &str| {
+        let t = lower.trim_start_matches(|c: char| "-*+>#•0123456789.) \t*_".contains(c));
         RECAP_OPENERS.iter().any(|cue| t.starts_with(cue))
     };
     let last_heading = units
@@ -165,9 +165,8 @@ pub(super) fn places(text: &str, units: &[Unit]) -> Vec<Place> {
     let mut after_topic_heading = false;
     let mut section = 0;
     for (k, u) in units.iter().enumerate() {
-        let body = u.seg.span.slice(text);
+        let lower = lower_head(u.seg.span.slice(text));
         if u.seg.kind == SegmentKind::Heading {
-            let lower = lower_head(body);
             recap_section = RECAP_HEADINGS.iter().any(|h| lower.contains(h));
             onward_section = !recap_section && ONWARD_HEADINGS.iter().any(|h| lower.contains(h));
             after_topic_heading = !recap_section;
@@ -190,9 +189,8 @@ pub(super) fn places(text: &str, units: &[Unit]) -> Vec<Place> {
             place.opens_section = after_topic_heading;
             after_topic_heading = false;
         }
-        place.cue = starts_with_cue(body);
+        place.cue = starts_with_cue(&lower);
         if u.seg.kind != SegmentKind::ListItem {
-            let lower = lower_head(body);
             in_cued_list =
                 u.lead_in && (place.cue || RECAP_LEAD_INS.iter().any(|c| lower.contains(c)));
         }
