@@ -102,9 +102,10 @@ const MARKER: &str = "deja-ignore";
 pub fn prepare(text: &str, markup: Markup) -> Prepared<'_> {
     match markup {
         Markup::Markdown => markdown(text),
+        // `segment` reads Markdown's `<!-- deja-ignore -->` lines itself, outside code.
         Markup::Text => Prepared {
             text: Cow::Borrowed(text),
-            markers: markdown_markers(text),
+            markers: Vec::new(),
             headings: Vec::new(),
         },
         Markup::Rst => {
@@ -872,7 +873,7 @@ fn asciidoc(b: &mut Blanker) {
 
 /// Markdown: HTML comments are blanked, except suppression markers (`segment` reads them).
 fn markdown(text: &str) -> Prepared<'_> {
-    let markers = markdown_markers(text);
+    let markers = Vec::new();
     if !text.contains("<!--") {
         return Prepared {
             text: Cow::Borrowed(text),
@@ -913,22 +914,6 @@ fn markdown(text: &str) -> Prepared<'_> {
         markers,
         headings: Vec::new(),
     }
-}
-
-/// Offsets of `<!-- deja-ignore -->` lines (the rule `segment` applies).
-fn markdown_markers(text: &str) -> Vec<usize> {
-    if !text.contains(MARKER) {
-        return Vec::new();
-    }
-    let mut out = Vec::new();
-    let mut start = 0;
-    for line in text.split_inclusive('\n') {
-        if line.contains(MARKER) && line.trim_start().starts_with("<!--") {
-            out.push(start);
-        }
-        start += line.len();
-    }
-    out
 }
 
 #[cfg(test)]
@@ -1004,6 +989,17 @@ mod tests {
             .map(|&(t, k, l)| (t.to_string(), k, l))
             .collect();
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn a_marker_inside_code_suppresses_nothing() {
+        let text = "Intro.\n\n```html\n<!-- deja-ignore -->\n```\n\nKept paragraph.\n";
+        let p = prose(text, Markup::Markdown);
+        let kept = p
+            .segments
+            .iter()
+            .find(|s| s.span.slice(text) == "Kept paragraph.");
+        assert!(!kept.expect("the paragraph after the fence").suppressed);
     }
 
     #[test]
@@ -1164,7 +1160,10 @@ mod tests {
         let p = prepare(text, Markup::Markdown);
         assert!(!p.text.contains("hidden"));
         assert!(p.text.contains("<!-- deja-ignore -->"));
-        assert_eq!(p.markers, [text.find("<!-- deja").unwrap()]);
+        let kept = prose(text, Markup::Markdown).segments;
+        assert!(kept
+            .iter()
+            .any(|s| s.span.slice(text) == "Kept." && s.suppressed));
     }
 
     #[test]
