@@ -196,7 +196,7 @@ impl OnePermHasher {
         }
         // Values are below u32::MAX (`>> 1`): a bin still at MAX is empty.
         let filled: Vec<bool> = sig.iter().map(|&v| v != u32::MAX).collect();
-        if !filled.contains(&true) {
+        if !filled.contains(&true) || !filled.contains(&false) {
             return Signature(sig);
         }
         let full: Vec<usize> = (0..k).filter(|&j| filled[j]).collect();
