@@ -162,6 +162,51 @@ fn identical_documents_by_the_thousand() {
     assert!(out.starts_with("{\"id\":0,"), "{out}");
 }
 
+/// Signature files (`deja sketch`, the scale-out path) give the same joined pairs and
+/// clusters as reading the documents; the human report says what `pairs` holds.
+#[test]
+fn identical_documents_through_signature_files() {
+    let dir = tempdir();
+    let text = words(8, 60).join(" ");
+    write_jsonl(
+        &dir.path().join("same.jsonl"),
+        (0..600).map(|_| text.clone()),
+    );
+    let direct = run(
+        dir.path(),
+        &[
+            "corpus",
+            "same.jsonl",
+            "--format",
+            "json",
+            "--no-paragraphs",
+        ],
+    );
+    assert_eq!(direct.code, 0, "{}", direct.stderr);
+    let s = run(
+        dir.path(),
+        &["sketch", "same.jsonl", "-o", "same.sig", "-q"],
+    );
+    assert_eq!(s.code, 0, "{}", s.stderr);
+    let sigs = run(
+        dir.path(),
+        &["corpus", "--sketches", "same.sig", "--format", "json"],
+    );
+    assert_eq!(sigs.code, 0, "{}", sigs.stderr);
+    let (d, g) = (direct.json(), sigs.json());
+    assert_eq!(d["pair_count"], 599);
+    assert_eq!((&d["pairs"], &d["clusters"]), (&g["pairs"], &g["clusters"]));
+    let human = run(dir.path(), &["corpus", "same.jsonl", "--color", "never"]);
+    assert!(
+        human
+            .stdout
+            .contains("band buckets of more than 256 documents")
+            && human.stdout.contains("--all-pairs lists every pair"),
+        "{}",
+        human.stdout
+    );
+}
+
 /// Edited copies of one text, one word each, after the text itself. At 2,000 documents the
 /// clusters equal those of `--all-pairs` (every pair of the giant bucket verified), and its
 /// pairs are a subset of those; at 20,000 the run stays within the bound.
