@@ -96,7 +96,18 @@ pub struct CorpusOptions {
     pub min_paragraph_words: usize,
     /// Count repeated paragraphs at all.
     pub paragraphs: bool,
+    /// Band buckets of more documents than this are not expanded into their pairs but joined
+    /// bucket by bucket ([`group::join_buckets`]): the clusters are the same, and `pairs`
+    /// lists, for those documents, the pairs that joined them to their clusters.
+    /// `usize::MAX` (`--all-pairs`) lists every verified pair, at a cost quadratic in the
+    /// size of the largest bucket.
+    pub max_bucket: usize,
 }
+
+/// The default [`CorpusOptions::max_bucket`]: far above the buckets of real near-duplicates
+/// (the dev corpus's largest cluster has 6 documents), far below the 32 k pairs such a
+/// bucket would list.
+pub const MAX_BUCKET: usize = 256;
 
 impl Default for CorpusOptions {
     fn default() -> Self {
@@ -110,6 +121,7 @@ impl Default for CorpusOptions {
             min_repeat: 3,
             min_paragraph_words: 2,
             paragraphs: true,
+            max_bucket: MAX_BUCKET,
         }
     }
 }
@@ -353,8 +365,11 @@ pub struct CorpusStats {
     pub short: usize,
     /// Documents whose id was seen before.
     pub duplicate_ids: usize,
-    /// Candidate pairs from the band tables.
+    /// Candidate pairs from the band tables: those of buckets up to
+    /// [`CorpusOptions::max_bucket`] documents, plus the pairs verified in larger ones.
     pub candidates: usize,
+    /// Band buckets of more than [`CorpusOptions::max_bucket`] documents (each counted once).
+    pub large_buckets: usize,
     /// Sorted runs of band keys spilled to disk.
     pub band_runs: usize,
     /// True when shingle sets were spilled to disk.
@@ -375,9 +390,13 @@ pub struct CorpusReport {
     pub params: SketchParams,
     /// The banding used.
     pub banding: Banding,
+    /// [`CorpusOptions::max_bucket`] of the run (`usize::MAX`: every pair listed).
+    pub max_bucket: usize,
     /// How pairs were verified.
     pub verify: VerifyMode,
-    /// Verified pairs, sorted by (a, b), a < b.
+    /// Verified pairs, sorted by (a, b), a < b: every candidate pair at or above the
+    /// threshold, except among documents of buckets larger than `max_bucket`, where the pairs
+    /// that joined each document to its cluster are listed (see `stats.large_buckets`).
     pub pairs: Vec<ScoredPair>,
     /// Clusters of two or more documents, each sorted, representative (first) first.
     pub clusters: Vec<Vec<u32>>,
@@ -593,17 +612,22 @@ impl CorpusBuilder {
         };
         self.stats.band_runs = self.bands.runs();
         let bands = std::mem::replace(&mut self.bands, BandTable::new(0));
-        let candidates = index::candidate_pairs(bands).map_err(io)?;
+        let index::Candidates {
+            pairs: candidates,
+            large_buckets,
+        } = index::candidates(bands, self.opts.max_bucket).map_err(io)?;
         self.stats.candidates = candidates.len();
+        self.stats.large_buckets = large_buckets.len();
         let t = self.opts.threshold;
-        let pairs = match self.sets.as_mut() {
+        let n = self.ids.len();
+        let np = self.opts.sketch.num_perm;
+        let mut pairs = match self.sets.as_mut() {
             Some(sets) => {
                 sets.finish_writing().map_err(io)?;
                 self.stats.sets_spilled = sets.spilled();
                 verify::verify_exact(&candidates, sets, t).map_err(io)?
             }
             None => {
-                let np = self.opts.sketch.num_perm;
                 let sigs = &self.signatures;
                 verify::verify_estimate(
                     &candidates,
@@ -613,7 +637,77 @@ impl CorpusBuilder {
             }
         };
         drop(candidates);
-        let clusters = group::clusters(self.ids.len(), pairs.iter().map(|p| (p.a, p.b)));
+        let mut uf = group::UnionFind::new(n);
+        for p in &pairs {
+            uf.union(p.a, p.b);
+        }
+        if !large_buckets.is_empty() {
+            // Twins (identical sets or signatures) are told apart by a hash of what
+            // verification compares.
+            let mut keys = vec![0u64; n];
+            let mut docs: Vec<u32> = large_buckets.iter().flatten().copied().collect();
+            docs.par_sort_unstable();
+            docs.dedup();
+            let joins = match self.sets.as_mut() {
+                Some(sets) => {
+                    sets.sort_sets(docs.iter().copied());
+                    let sets = &*sets;
+                    let hashed: Vec<std::io::Result<(u32, u64)>> = docs
+                        .par_iter()
+                        .map_init(verify::SetBuf::default, |buf, &d| {
+                            Ok((d, hash_slice(sets.get(d, buf)?)))
+                        })
+                        .collect();
+                    for h in hashed {
+                        let (d, k) = h.map_err(io)?;
+                        keys[d as usize] = k;
+                    }
+                    let (mut ba, mut bb) = (verify::SetBuf::default(), verify::SetBuf::default());
+                    let mut failure = None;
+                    let joins = group::join_buckets(
+                        &mut uf,
+                        &large_buckets,
+                        |d| keys[d as usize],
+                        |a, b| {
+                            let sa = sets.get(a, &mut ba);
+                            let sb = sets.get(b, &mut bb);
+                            match (sa, sb) {
+                                (Ok(sa), Ok(sb)) => verify::jaccard_at_least(sa, sb, t),
+                                (Err(e), _) | (_, Err(e)) => {
+                                    failure.get_or_insert(e);
+                                    None
+                                }
+                            }
+                        },
+                    );
+                    if let Some(e) = failure {
+                        return Err(io(e));
+                    }
+                    joins
+                }
+                None => {
+                    let sig = |d: u32| &self.signatures[d as usize * np..(d as usize + 1) * np];
+                    for &d in &docs {
+                        keys[d as usize] = hash_slice(sig(d));
+                    }
+                    group::join_buckets(
+                        &mut uf,
+                        &large_buckets,
+                        |d| keys[d as usize],
+                        |a, b| verify::estimate_at_least(sig(a), sig(b), t),
+                    )
+                }
+            };
+            self.stats.candidates += joins.verified;
+            pairs.extend(
+                joins
+                    .pairs
+                    .into_iter()
+                    .map(|(a, b, similarity)| ScoredPair { a, b, similarity }),
+            );
+            pairs.par_sort_unstable_by_key(|p| (p.a, p.b));
+        }
+        let clusters = uf.clusters();
         self.stats.distinct_paragraphs = self.paragraphs.distinct();
         let repeated_paragraphs = if self.opts.paragraphs {
             self.paragraphs.repeated(self.opts.min_repeat)
@@ -625,6 +719,7 @@ impl CorpusBuilder {
             threshold: t,
             params: self.opts.sketch,
             banding: self.banding,
+            max_bucket: self.opts.max_bucket,
             verify: self.opts.verify,
             pairs,
             clusters,
@@ -633,6 +728,12 @@ impl CorpusBuilder {
         };
         Ok((report, self.paragraphs))
     }
+}
+
+/// A hash of a set or signature, to find identical ones.
+fn hash_slice(v: &[u32]) -> u64 {
+    v.iter()
+        .fold(v.len() as u64, |h, &x| crate::shingle::fmix64(h ^ x as u64))
 }
 
 fn ahash_one(s: &str) -> u64 {
@@ -737,6 +838,63 @@ mod tests {
         assert!(tiny.stats.band_runs > 1 && tiny.stats.sets_spilled);
         assert_eq!(tiny.pairs, report.pairs);
         assert_eq!(tiny.clusters, report.clusters);
+    }
+
+    /// Joining large buckets instead of listing their pairs keeps the clusters (and their
+    /// representatives) and lists a subset of the pairs, on copies, edited copies and
+    /// unrelated documents, in memory and spilled, exact and estimated.
+    #[test]
+    fn large_buckets_keep_the_clusters() {
+        let mut docs = corpus();
+        let copies: Vec<Document> = docs
+            .iter()
+            .step_by(5)
+            .map(|d| Document {
+                id: Value::from(1000 + docs.len()),
+                text: d.text.clone(),
+            })
+            .collect();
+        docs.extend(copies);
+        for verify in [VerifyMode::Exact, VerifyMode::Estimate] {
+            for memory in [4096, usize::MAX / 4] {
+                let opts = CorpusOptions {
+                    paragraphs: false,
+                    verify,
+                    memory,
+                    ..CorpusOptions::default()
+                };
+                let all = run(
+                    CorpusOptions {
+                        max_bucket: usize::MAX,
+                        ..opts.clone()
+                    },
+                    &docs,
+                    9,
+                );
+                assert_eq!(all.stats.large_buckets, 0);
+                for max_bucket in [1, 2, 3] {
+                    let joined = run(
+                        CorpusOptions {
+                            max_bucket,
+                            ..opts.clone()
+                        },
+                        &docs,
+                        9,
+                    );
+                    assert!(joined.stats.large_buckets > 0);
+                    assert_eq!(joined.clusters, all.clusters, "{verify:?} {max_bucket}");
+                    assert!(joined
+                        .pairs
+                        .windows(2)
+                        .all(|w| (w[0].a, w[0].b) < (w[1].a, w[1].b)));
+                    for p in &joined.pairs {
+                        assert!(all.pairs.contains(p), "{p:?}");
+                    }
+                    let members: usize = all.clusters.iter().map(|c| c.len() - 1).sum();
+                    assert!(joined.pairs.len() >= members);
+                }
+            }
+        }
     }
 
     #[test]

@@ -44,6 +44,16 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
+    /// A record (a JSONL line, or a whole plain file) is larger than the limit; skipped.
+    #[error("{path}: {what} larger than --max-record-bytes ({limit} bytes), skipped")]
+    TooLarge {
+        /// The input.
+        path: PathBuf,
+        /// Which record: `line 7: record` or `file`.
+        what: String,
+        /// The limit in bytes.
+        limit: usize,
+    },
     /// A file of signatures is malformed.
     #[error("{path}: {message}")]
     Format {

@@ -5,8 +5,9 @@
 //! do, the one with the least expected false-candidate mass below the threshold wins.
 //! [`BandTable`] collects `(band key, document)` entries and groups equal keys into buckets;
 //! when its entries outgrow the memory budget they spill to sorted runs in a temporary
-//! directory and are merged back (out of core). [`candidate_pairs`] turns buckets into
-//! deduplicated, sorted pairs `(a, b)`, `a < b`, in input order.
+//! directory and are merged back (out of core). [`candidates`] turns buckets into
+//! deduplicated, sorted pairs `(a, b)`, `a < b`, in input order, and hands over buckets too
+//! large to expand into pairs as they are.
 
 use crate::error::{Error, Result};
 use crate::shingle::fmix64;
@@ -264,9 +265,41 @@ fn read_entry(r: &mut impl Read) -> io::Result<Option<BandEntry>> {
 /// Every pair of documents sharing a bucket, as `(a, b)` with `a < b`, sorted, without
 /// repeats.
 pub fn candidate_pairs(table: BandTable) -> io::Result<Vec<(u32, u32)>> {
+    Ok(candidates(table, usize::MAX)?.pairs)
+}
+
+/// What the band table proposes for verification.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Candidates {
+    /// Every pair sharing a bucket of at most `max_bucket` documents, as `(a, b)` with
+    /// `a < b`, sorted, without repeats.
+    pub pairs: Vec<(u32, u32)>,
+    /// The buckets of more than `max_bucket` documents (each sorted by input index), without
+    /// repeats: their pairs grow with the square of their size (20 k identical documents make
+    /// 200 M), so they are joined bucket by bucket instead ([`crate::group::join_buckets`]).
+    pub large_buckets: Vec<Vec<u32>>,
+}
+
+/// The candidates of `table`: pairs from buckets of at most `max_bucket` documents, and the
+/// larger buckets as they are.
+pub fn candidates(table: BandTable, max_bucket: usize) -> io::Result<Candidates> {
     let mut pairs: Vec<u64> = Vec::new();
     let mut compacted = 0;
+    let mut large_buckets: Vec<Vec<u32>> = Vec::new();
+    // The same large bucket comes back in every band (identical documents): kept once.
+    let mut seen: ahash::AHashMap<u64, Vec<usize>> = ahash::AHashMap::new();
     table.for_each_bucket(|docs| {
+        if docs.len() > max_bucket {
+            let h = docs
+                .iter()
+                .fold(docs.len() as u64, |h, &d| fmix64(h ^ d as u64));
+            let same = seen.entry(h).or_default();
+            if !same.iter().any(|&i| large_buckets[i] == docs) {
+                same.push(large_buckets.len());
+                large_buckets.push(docs.to_vec());
+            }
+            return;
+        }
         for (i, &a) in docs.iter().enumerate() {
             for &b in &docs[i + 1..] {
                 pairs.push((a as u64) << 32 | b as u64);
@@ -281,10 +314,13 @@ pub fn candidate_pairs(table: BandTable) -> io::Result<Vec<(u32, u32)>> {
     })?;
     pairs.par_sort_unstable();
     pairs.dedup();
-    Ok(pairs
-        .into_iter()
-        .map(|p| ((p >> 32) as u32, p as u32))
-        .collect())
+    Ok(Candidates {
+        pairs: pairs
+            .into_iter()
+            .map(|p| ((p >> 32) as u32, p as u32))
+            .collect(),
+        large_buckets,
+    })
 }
 
 #[cfg(test)]
@@ -362,6 +398,24 @@ mod tests {
         assert!(!mem.is_empty());
         assert!(mem.windows(2).all(|w| w[0] < w[1]));
         assert!(mem.iter().all(|&(a, b)| a < b));
+    }
+
+    #[test]
+    fn large_buckets_are_kept_whole_and_once() {
+        // Band 1 and 2 put documents 0..5 in one bucket each; 6 and 7 share a small one.
+        let mut t = BandTable::new(1 << 20);
+        for band in [1u64, 2] {
+            for d in 0..5 {
+                t.push(band, d).unwrap();
+            }
+        }
+        t.push(9, 6).unwrap();
+        t.push(9, 7).unwrap();
+        t.push(3, 0).unwrap();
+        t.push(3, 2).unwrap();
+        let c = candidates(t, 4).unwrap();
+        assert_eq!(c.large_buckets, vec![vec![0, 1, 2, 3, 4]]);
+        assert_eq!(c.pairs, vec![(0, 2), (6, 7)]);
     }
 
     #[test]

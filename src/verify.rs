@@ -436,16 +436,24 @@ pub fn verify_estimate<'a>(
     candidates
         .par_iter()
         .filter_map(|&(a, b)| {
-            let (sa, sb) = (signature(a), signature(b));
-            let equal = sa.iter().zip(sb).filter(|(x, y)| x == y).count();
-            let similarity = if sa.is_empty() {
-                0.0
-            } else {
-                equal as f64 / sa.len() as f64
-            };
-            (similarity >= threshold).then_some(ScoredPair { a, b, similarity })
+            estimate_at_least(signature(a), signature(b), threshold).map(|similarity| ScoredPair {
+                a,
+                b,
+                similarity,
+            })
         })
         .collect()
+}
+
+/// The share of equal slots of two signatures when it is at least `threshold`, else `None`.
+pub fn estimate_at_least(a: &[u32], b: &[u32], threshold: f64) -> Option<f64> {
+    let equal = a.iter().zip(b).filter(|(x, y)| x == y).count();
+    let similarity = if a.is_empty() {
+        0.0
+    } else {
+        equal as f64 / a.len() as f64
+    };
+    (similarity >= threshold).then_some(similarity)
 }
 
 /// Same as [`estimate_jaccard`], for callers holding [`Signature`]s.

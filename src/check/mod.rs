@@ -221,10 +221,7 @@ pub fn collect_files(
     let read: Vec<std::result::Result<Option<InputFile>, Error>> = selected
         .par_iter()
         .map(|(rel, path, explicit)| {
-            let bytes = std::fs::read(path).map_err(|e| Error::Io {
-                path: path.clone(),
-                source: e,
-            })?;
+            let bytes = crate::input::read_file_limited(path, opts.max_record_bytes)??;
             match decode_text(path, bytes) {
                 Ok(text) => Ok(Some(InputFile {
                     path: rel.clone(),

@@ -109,6 +109,11 @@ pub struct CorpusOpts {
     /// Do not look for repeated paragraphs.
     #[arg(long)]
     pub no_paragraphs: bool,
+    /// List every verified pair, also among documents that share a band bucket of more than
+    /// 256 (identical or near-identical documents by the hundred): quadratic in their number.
+    /// Without it, each such document is listed with the pair that joined it to its cluster.
+    #[arg(long)]
+    pub all_pairs: bool,
 }
 
 impl CorpusOpts {
@@ -122,6 +127,11 @@ impl CorpusOpts {
             min_repeat: self.min_repeat,
             min_paragraph_words: self.min_paragraph_words,
             paragraphs: !self.no_paragraphs,
+            max_bucket: if self.all_pairs {
+                usize::MAX
+            } else {
+                deja::corpus::MAX_BUCKET
+            },
             ..CorpusOptions::default()
         };
         if let Some(m) = &self.memory {

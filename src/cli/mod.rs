@@ -64,9 +64,17 @@ pub struct CommonArgs {
     /// Only walk files matching this glob (repeatable; `!glob` excludes).
     #[arg(long)]
     pub glob: Vec<String>,
+    /// Largest record read (a JSONL line, or a whole file after decompression), e.g. 64M,
+    /// 2G; larger ones are reported and skipped [default: 256M].
+    #[arg(long, value_parser = parse_record_bytes)]
+    pub max_record_bytes: Option<usize>,
     /// Exit with 1 when anything is found.
     #[arg(long)]
     pub fail_on_findings: bool,
+}
+
+fn parse_record_bytes(s: &str) -> Result<usize, String> {
+    deja::corpus::parse_size(s).map_err(|e| e.to_string().replace("--memory", "--max-record-bytes"))
 }
 
 impl CommonArgs {
@@ -76,6 +84,9 @@ impl CommonArgs {
             text_field: self.text_field.clone(),
             id_field: self.id_field.clone(),
             globs: self.glob.clone(),
+            max_record_bytes: self
+                .max_record_bytes
+                .unwrap_or(deja::input::DEFAULT_MAX_RECORD_BYTES),
         }
     }
 

@@ -147,6 +147,7 @@ pub fn error_kind(e: &deja::Error) -> &'static str {
         Error::Record { message, .. } if message.starts_with("missing field") => "missing field",
         Error::Record { message, .. } if message.starts_with("invalid UTF-8") => "invalid UTF-8",
         Error::Record { .. } => "bad record",
+        Error::TooLarge { .. } => "record too large",
         Error::Format { .. } => "bad signature file",
         Error::Option(_) => "option",
     }

@@ -61,7 +61,15 @@ pub struct InputOptions {
     pub id_field: String,
     /// Globs a walked file must match (`!glob` excludes), as ripgrep's `--glob`.
     pub globs: Vec<String>,
+    /// Bytes a record (JSONL line, or plain file after decompression) may have; larger ones
+    /// are skipped with an error, read past without being held in memory.
+    pub max_record_bytes: usize,
 }
+
+/// The default [`InputOptions::max_record_bytes`]: 256 MiB. Sketching holds about seven
+/// times a record's size (text, word and shingle hashes), so the limit keeps one record
+/// (a 10 GB line out of a small .gz) from exhausting memory.
+pub const DEFAULT_MAX_RECORD_BYTES: usize = 256 << 20;
 
 impl Default for InputOptions {
     fn default() -> Self {
@@ -70,6 +78,7 @@ impl Default for InputOptions {
             text_field: "text".into(),
             id_field: "id".into(),
             globs: Vec::new(),
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
         }
     }
 }
@@ -190,21 +199,45 @@ pub fn read_records(
     if is_jsonl(source, opts) {
         read_jsonl(source, reader, opts, f)
     } else {
-        let mut bytes = Vec::new();
-        let mut reader = reader;
-        reader.read_to_end(&mut bytes).map_err(|e| Error::Io {
-            path: source.path(),
-            source: e,
-        })?;
-        f(
+        let doc = read_limited(reader, &source.path(), opts.max_record_bytes)?.map(|bytes| {
             decode_text(&source.path(), bytes).map(|text| Document {
                 id: Value::String(source.name()),
                 text,
-            }),
-            &[],
-        );
+            })
+        });
+        f(doc.and_then(|d| d), &[]);
         Ok(())
     }
+}
+
+/// Reads all of `reader` (the file `path`) when it has at most `limit` bytes. `Ok(Err(..))`:
+/// it has more (read no further); `Err`: it could not be read.
+pub fn read_limited(reader: impl Read, path: &Path, limit: usize) -> Result<Result<Vec<u8>>> {
+    let mut bytes = Vec::new();
+    reader
+        .take(limit as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+    if bytes.len() > limit {
+        return Ok(Err(Error::TooLarge {
+            path: path.to_path_buf(),
+            what: "file".into(),
+            limit,
+        }));
+    }
+    Ok(Ok(bytes))
+}
+
+/// Reads the file `path` as [`read_limited`] does.
+pub fn read_file_limited(path: &Path, limit: usize) -> Result<Result<Vec<u8>>> {
+    let file = std::fs::File::open(path).map_err(|e| Error::Io {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    read_limited(file, path, limit)
 }
 
 /// Checks that `bytes` are text (no NUL in the first 8 KiB, valid UTF-8) and decodes them.
@@ -278,6 +311,35 @@ fn read_jsonl(
             _ if eof => filled,
             Some(i) => searched + i + 1,
             None if failure.is_some() => 0,
+            None if filled > opts.max_record_bytes => {
+                line += 1;
+                f(Err(too_large(&path, line, opts)), &[]);
+                // Read past the rest of the line in blocks, holding none of it.
+                buf.truncate(BATCH_BYTES.max(1));
+                loop {
+                    let n = match reader.read(&mut buf) {
+                        Ok(n) => n,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                        Err(e) => {
+                            return Err(Error::Io {
+                                path,
+                                source: std::io::Error::new(e.kind(), format!("line {line}: {e}")),
+                            })
+                        }
+                    };
+                    if n == 0 {
+                        return Ok(());
+                    }
+                    if let Some(i) = memchr::memchr(b'\n', &buf[..n]) {
+                        buf.copy_within(i + 1..n, 0);
+                        filled = n - i - 1;
+                        break;
+                    }
+                }
+                searched = 0;
+                want = BATCH_BYTES;
+                continue;
+            }
             None => {
                 // One line longer than a batch: read on.
                 searched = filled;
@@ -288,7 +350,10 @@ fn read_jsonl(
         split_lines(&buf[..end], &mut line, &mut lines);
         let docs: Vec<Result<Document>> = lines
             .par_iter()
-            .map(|&(n, a, b)| parse_record(&path, n, &buf[a..b], opts))
+            .map(|&(n, a, b)| match b - a > opts.max_record_bytes {
+                true => Err(too_large(&path, n, opts)),
+                false => parse_record(&path, n, &buf[a..b], opts),
+            })
             .collect();
         for (doc, &(_, a, b)) in docs.into_iter().zip(lines.iter()) {
             f(doc, &buf[a..b]);
@@ -317,6 +382,14 @@ fn read_jsonl(
 
 /// Appends the non-blank lines of `bytes` (without their `\n` or `\r\n`) to
 /// `lines` as (line number, start, end); `line` counts the lines seen so far.
+fn too_large(path: &Path, line: usize, opts: &InputOptions) -> Error {
+    Error::TooLarge {
+        path: path.to_path_buf(),
+        what: format!("line {line}: record"),
+        limit: opts.max_record_bytes,
+    }
+}
+
 fn split_lines(bytes: &[u8], line: &mut usize, lines: &mut Vec<(usize, usize, usize)>) {
     let mut start = 0;
     while start < bytes.len() {

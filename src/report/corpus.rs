@@ -36,7 +36,8 @@ fn summary_fields(out: &mut Vec<u8>, r: &CorpusReport) -> io::Result<()> {
         "\"documents\": {}, \"threshold\": {}, \"num_perm\": {}, \"bands\": {}, \"rows\": {}, \
          \"shingle_size\": {}, \"implied_threshold\": {}, \"candidate_probability\": {}, \
          \"verify\": \"{}\", \"candidates\": {}, \"pair_count\": {}, \"cluster_count\": {}, \
-         \"duplicate_documents\": {}, \"repeated_paragraph_count\": {}",
+         \"duplicate_documents\": {}, \"repeated_paragraph_count\": {}, \"all_pairs\": {}, \
+         \"large_buckets\": {}",
         r.documents(),
         r.threshold,
         r.params.num_perm,
@@ -51,6 +52,8 @@ fn summary_fields(out: &mut Vec<u8>, r: &CorpusReport) -> io::Result<()> {
         r.clusters.len(),
         r.clusters.iter().map(|c| c.len() - 1).sum::<usize>(),
         r.repeated_paragraphs.len(),
+        r.max_bucket == usize::MAX,
+        r.stats.large_buckets,
     )
 }
 
@@ -228,6 +231,14 @@ pub fn write_human(out: &mut dyn Write, r: &CorpusReport, color: bool) -> io::Re
         b.probability(r.threshold),
         r.stats.candidates
     )?;
+    if r.stats.large_buckets > 0 {
+        writeln!(
+            out,
+            "  {} band buckets of more than {} documents: their documents' pairs are those that \
+             joined each to its cluster (--all-pairs lists every pair)",
+            r.stats.large_buckets, r.max_bucket
+        )?;
+    }
     let id = |d: u32| r.id_json(d).to_string();
     if !r.clusters.is_empty() {
         let mut order: Vec<usize> = (0..r.clusters.len()).collect();
