@@ -22,18 +22,19 @@ pub struct Join {
 
 /// Groups identical `sets` (sorted, deduplicated hashes) and finds the pairs of distinct sets with
 /// Jaccard ≥ `threshold` (in (0, 1]). Empty sets are left out.
-pub fn join(sets: &[Vec<u64>], threshold: f64) -> Join {
+pub fn join<S: AsRef<[u64]>>(sets: &[S], threshold: f64) -> Join {
     let threshold = threshold.clamp(1e-6, 1.0);
     // 1. Identical sets.
     let mut by_hash: AHashMap<u64, Vec<usize>> = AHashMap::new();
     let mut groups: Vec<Vec<usize>> = Vec::new();
     for (i, s) in sets.iter().enumerate() {
+        let s = s.as_ref();
         if s.is_empty() {
             continue;
         }
         let h = set_hash(s);
         let slot = by_hash.entry(h).or_default();
-        match slot.iter().find(|&&g| sets[groups[g][0]] == *s) {
+        match slot.iter().find(|&&g| sets[groups[g][0]].as_ref() == s) {
             Some(&g) => groups[g].push(i),
             None => {
                 slot.push(groups.len());
@@ -48,7 +49,7 @@ pub fn join(sets: &[Vec<u64>], threshold: f64) -> Join {
         };
     }
     // 2. Global order of shingles: rarest first (fewest distinct sets holding it), then by hash.
-    let reps: Vec<&[u64]> = groups.iter().map(|g| sets[g[0]].as_slice()).collect();
+    let reps: Vec<&[u64]> = groups.iter().map(|g| sets[g[0]].as_ref()).collect();
     let mut df: AHashMap<u64, u32> = AHashMap::new();
     for s in &reps {
         for &x in *s {
