@@ -22,23 +22,29 @@ pub struct Join {
 
 /// Groups identical `sets` (sorted, deduplicated hashes) and finds the pairs of distinct sets with
 /// Jaccard ≥ `threshold` (in (0, 1]). Empty sets are left out.
-pub fn join(sets: &[Vec<u64>], threshold: f64) -> Join {
+pub fn join<S: AsRef<[u64]>>(sets: &[S], threshold: f64) -> Join {
     let threshold = threshold.clamp(1e-6, 1.0);
-    // 1. Identical sets.
-    let mut by_hash: AHashMap<u64, Vec<usize>> = AHashMap::new();
+    // 1. Identical sets. Groups with the same set hash are chained (`same_hash`), so that no
+    // set costs an allocation of its own here.
+    let mut by_hash: AHashMap<u64, usize> = AHashMap::with_capacity(sets.len());
+    let mut same_hash: Vec<usize> = Vec::new();
     let mut groups: Vec<Vec<usize>> = Vec::new();
     for (i, s) in sets.iter().enumerate() {
+        let s = s.as_ref();
         if s.is_empty() {
             continue;
         }
-        let h = set_hash(s);
-        let slot = by_hash.entry(h).or_default();
-        match slot.iter().find(|&&g| sets[groups[g][0]] == *s) {
-            Some(&g) => groups[g].push(i),
-            None => {
-                slot.push(groups.len());
-                groups.push(vec![i]);
-            }
+        let head = by_hash.entry(set_hash(s)).or_insert(NIL);
+        let mut g = *head;
+        while g != NIL && sets[groups[g][0]].as_ref() != s {
+            g = same_hash[g];
+        }
+        if g != NIL {
+            groups[g].push(i);
+        } else {
+            same_hash.push(*head);
+            *head = groups.len();
+            groups.push(vec![i]);
         }
     }
     if threshold >= 1.0 {
@@ -48,15 +54,18 @@ pub fn join(sets: &[Vec<u64>], threshold: f64) -> Join {
         };
     }
     // 2. Global order of shingles: rarest first (fewest distinct sets holding it), then by hash.
-    let reps: Vec<&[u64]> = groups.iter().map(|g| sets[g[0]].as_slice()).collect();
-    let mut df: AHashMap<u64, u32> = AHashMap::new();
+    let reps: Vec<&[u64]> = groups.iter().map(|g| sets[g[0]].as_ref()).collect();
+    let total: usize = reps.iter().map(|s| s.len()).sum();
+    let mut df: AHashMap<u64, u32> = AHashMap::with_capacity(total);
     for s in &reps {
         for &x in *s {
             *df.entry(x).or_default() += 1;
         }
     }
-    // 3. Prefix index.
-    let mut postings: AHashMap<u64, Vec<u32>> = AHashMap::new();
+    // 3. Prefix index: per shingle, a chain through `links` of the sets whose prefix holds it
+    // (the heads in a map, the links in one array: no allocation per shingle).
+    let mut heads: AHashMap<u64, usize> = AHashMap::with_capacity(total / 2);
+    let mut links: Vec<(u32, usize)> = Vec::with_capacity(total / 2);
     let mut stamp: Vec<u32> = vec![u32::MAX; reps.len()];
     let mut pairs = Vec::new();
     let mut ordered: Vec<(u32, u64)> = Vec::new();
@@ -64,34 +73,43 @@ pub fn join(sets: &[Vec<u64>], threshold: f64) -> Join {
         let n = s.len();
         ordered.clear();
         ordered.extend(s.iter().map(|&h| (df[&h], h)));
-        ordered.sort_unstable();
         let p = prefix_len(n, threshold);
+        // The p first in the global order, in any order among themselves.
+        if p < n {
+            ordered.select_nth_unstable(p - 1);
+        }
         for &(_, h) in &ordered[..p] {
-            if let Some(list) = postings.get(&h) {
-                for &y in list {
-                    let y = y as usize;
-                    if stamp[y] == x as u32 {
-                        continue;
-                    }
-                    stamp[y] = x as u32;
-                    let m = reps[y].len();
-                    if (n.min(m) as f64) < threshold * n.max(m) as f64 - 1e-9 {
-                        continue;
-                    }
-                    let j = jaccard(reps[y], s);
-                    if j >= threshold {
-                        pairs.push((y, x, j));
-                    }
+            let mut e = heads.get(&h).copied().unwrap_or(NIL);
+            while e != NIL {
+                let (y, next) = links[e];
+                e = next;
+                let y = y as usize;
+                if stamp[y] == x as u32 {
+                    continue;
+                }
+                stamp[y] = x as u32;
+                let m = reps[y].len();
+                if (n.min(m) as f64) < threshold * n.max(m) as f64 - 1e-9 {
+                    continue;
+                }
+                let j = jaccard(reps[y], s);
+                if j >= threshold {
+                    pairs.push((y, x, j));
                 }
             }
         }
         for &(_, h) in &ordered[..p] {
-            postings.entry(h).or_default().push(x as u32);
+            let head = heads.entry(h).or_insert(NIL);
+            links.push((x as u32, *head));
+            *head = links.len() - 1;
         }
     }
     pairs.sort_by_key(|p| (p.0, p.1));
     Join { groups, pairs }
 }
+
+/// The end of a chain.
+const NIL: usize = usize::MAX;
 
 /// Shingles of a set that two sets with Jaccard ≥ t must share one of.
 fn prefix_len(n: usize, t: f64) -> usize {

@@ -30,16 +30,16 @@ pub use baseline::{fingerprint, normalized_words, Baseline, Fingerprinted};
 
 use crate::config::{CheckKind, Config, FileSettings};
 use crate::error::{Error, Result};
-use crate::findings::{DocAnalyzer, DocReport, Finding, FindingKind};
+use crate::findings::{DocAnalyzer, Finding, FindingKind};
 use crate::input::{decode_text, expand, InputOptions, Source};
-use crate::segment::{self, Markup, SegmentKind};
+use crate::segment::{self, Markup, Segment, SegmentKind};
 use crate::shingle::Shingler;
 use crate::span::{LineIndex, Span};
 use crate::tokenize::{normalize, words};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// Where a finding or its source is: a file and a region of it.
@@ -278,16 +278,20 @@ pub fn check(config: &Config, paths: &[PathBuf], opts: &CheckOptions) -> Result<
     Ok(report)
 }
 
-/// A file being checked.
+/// A file as the check reads it: its markup, its intra-document findings (already filtered by
+/// the policy and the suppression markers) and the shingle sets of its paragraphs for the
+/// cross-file join. It depends only on the file's text and settings, so a [`Workspace`] keeps
+/// it until the file changes.
 struct FileWork {
     path: String,
     text: String,
     prepared: Option<String>,
     target: bool,
     settings: usize,
-    report: Option<DocReport>,
-    /// Paragraph spans and kinds (of the prepared text; same offsets as the original).
-    paragraphs: Vec<(Span, SegmentKind)>,
+    /// Intra-document findings.
+    findings: Vec<CheckFinding>,
+    /// Paragraphs eligible for the cross-file join: (index, span, sorted shingle set).
+    units: Vec<(usize, Span, Vec<u64>)>,
     /// Paragraph indices suppressed by an inline marker.
     suppressed: HashSet<usize>,
 }
@@ -306,114 +310,266 @@ pub fn check_documents(
 ) -> Result<CheckReport> {
     files.sort_by(|a, b| a.path.cmp(&b.path));
     files.dedup_by(|a, b| a.path == b.path);
-    // Distinct settings, each with its analyzer.
-    let mut settings: Vec<FileSettings> = Vec::new();
-    let mut keys: HashMap<String, usize> = HashMap::new();
-    let mut file_settings = Vec::with_capacity(files.len());
-    for f in &files {
-        let mut s = config.settings_for(&f.path);
-        if let Some(fail_on) = &opts.fail_on {
+    let mut ws = Workspace::new(config.clone(), opts.fail_on.clone());
+    ws.insert(files, opts.changed.as_ref())?;
+    Ok(ws.report(opts.baseline.as_ref()))
+}
+
+/// The files of one check, kept between runs: a frontend that sees files change one at a time
+/// (the language server) re-reads only the changed file, then [`Workspace::report`] joins the
+/// paragraphs of every file again. [`check_documents`] is one insert and one report.
+///
+/// ```
+/// use deja::check::{InputFile, Workspace};
+/// use deja::config::Config;
+/// let p = "The release process starts with a signed tag that the maintainers push to the main repository.";
+/// let mut ws = Workspace::new(Config::default(), None);
+/// let file = |path: &str, text: String| InputFile { path: path.into(), text };
+/// ws.insert(vec![file("a.md", format!("{p}\n")), file("b.md", "Other words.\n".into())], None).unwrap();
+/// assert!(ws.report(None).findings.is_empty());
+/// ws.insert(vec![file("b.md", format!("Other words.\n\n{p}\n"))], None).unwrap();
+/// assert_eq!(ws.report(None).findings[0].location.path, "b.md");
+/// ```
+pub struct Workspace {
+    config: Config,
+    fail_on: Option<Vec<CheckKind>>,
+    /// Distinct settings, each with its analyzer.
+    settings: Vec<FileSettings>,
+    analyzers: Vec<DocAnalyzer>,
+    keys: HashMap<String, usize>,
+    /// By path: the report lists files in path order.
+    files: BTreeMap<String, FileWork>,
+}
+
+impl Workspace {
+    /// An empty workspace under `config`; `fail_on` overrides the config's kinds that fail.
+    pub fn new(config: Config, fail_on: Option<Vec<CheckKind>>) -> Workspace {
+        Workspace {
+            config,
+            fail_on,
+            settings: Vec::new(),
+            analyzers: Vec::new(),
+            keys: HashMap::new(),
+            files: BTreeMap::new(),
+        }
+    }
+
+    /// The config it checks against.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The settings of the file at `path` (the config's, with `fail_on` overridden).
+    pub fn settings_for(&self, path: &str) -> FileSettings {
+        let mut s = self.config.settings_for(path);
+        if let Some(fail_on) = &self.fail_on {
             s.fail_on = fail_on.clone();
         }
-        let key = format!("{s:?}");
-        let idx = *keys.entry(key).or_insert_with(|| {
-            settings.push(s);
-            settings.len() - 1
-        });
-        file_settings.push(idx);
+        s
     }
-    let analyzers: Vec<DocAnalyzer> = settings
-        .iter()
-        .map(|s| DocAnalyzer::new(s.doc.clone()))
-        .collect::<Result<_>>()?;
 
-    // Per file: read the markup (non-prose blanked, paragraphs, suppression), analyse targets.
-    let works: Vec<FileWork> = files
-        .into_par_iter()
-        .zip(file_settings)
-        .map(|(f, si)| {
-            let target = opts.changed.as_ref().is_none_or(|c| c.contains(&f.path));
-            let prose = segment::prose(&f.text, Markup::detect(&f.path, &f.text));
-            let intra = [
-                CheckKind::Duplicate,
-                CheckKind::NearDuplicate,
-                CheckKind::Restatement,
-            ]
+    fn settings_index(&mut self, path: &str) -> Result<usize> {
+        let s = self.settings_for(path);
+        let key = format!("{s:?}");
+        if let Some(&i) = self.keys.get(&key) {
+            return Ok(i);
+        }
+        self.analyzers.push(DocAnalyzer::new(s.doc.clone())?);
+        self.settings.push(s);
+        self.keys.insert(key, self.settings.len() - 1);
+        Ok(self.settings.len() - 1)
+    }
+
+    /// Reads `files` (in parallel), replacing any file of the same path. When `changed` is
+    /// set, the files not in it are only sources of cross-file copies: no finding is
+    /// reported in them.
+    pub fn insert(
+        &mut self,
+        files: Vec<InputFile>,
+        changed: Option<&HashSet<String>>,
+    ) -> Result<()> {
+        let mut jobs = Vec::with_capacity(files.len());
+        for f in files {
+            let si = self.settings_index(&f.path)?;
+            let target = changed.is_none_or(|c| c.contains(&f.path));
+            jobs.push((f, si, target));
+        }
+        let (settings, analyzers) = (&self.settings, &self.analyzers);
+        let cross = self.reports_cross_file();
+        let works: Vec<FileWork> = jobs
+            .into_par_iter()
+            .map(|(f, si, target)| {
+                analyze_file(f, si, target, cross, &settings[si], &analyzers[si])
+            })
+            .collect();
+        for w in works {
+            self.files.insert(w.path.clone(), w);
+        }
+        Ok(())
+    }
+
+    /// False when no file can report cross-file copies (`ignore` has them everywhere): then
+    /// no shingle sets are kept.
+    fn reports_cross_file(&self) -> bool {
+        let c = &self.config;
+        !c.ignore.contains(&CheckKind::CrossFile)
+            || c.overrides.iter().any(|o| {
+                o.ignore
+                    .as_ref()
+                    .is_some_and(|i| !i.contains(&CheckKind::CrossFile))
+            })
+    }
+
+    /// Forgets the file at `path`; true when it was there.
+    pub fn remove(&mut self, path: &str) -> bool {
+        self.files.remove(path).is_some()
+    }
+
+    /// True when the file at `path` is read.
+    pub fn contains(&self, path: &str) -> bool {
+        self.files.contains_key(path)
+    }
+
+    /// The text of the file at `path`, as last inserted.
+    pub fn text(&self, path: &str) -> Option<&str> {
+        self.files.get(path).map(|w| w.text.as_str())
+    }
+
+    /// Number of files read.
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    /// True when no file is read.
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    /// Every finding of the files read: their intra-document findings, the cross-file copies
+    /// among all of them, and which findings `baseline` accepts.
+    pub fn report(&self, baseline: Option<&Baseline>) -> CheckReport {
+        let works: Vec<&FileWork> = self.files.values().collect();
+        let mut findings: Vec<CheckFinding> = works
             .iter()
-            .any(|&k| settings[si].reports(k));
-            let report = (target && intra).then(|| {
-                analyzers[si].analyze_prose(serde_json::Value::String(f.path.clone()), &prose)
-            });
-            let paras = prose.segments.iter().map(|s| (s.span, s.kind)).collect();
-            let suppressed = (prose.segments.iter().enumerate())
-                .filter(|(_, s)| s.suppressed)
-                .map(|(i, _)| i)
-                .collect();
-            let prepared = match prose.text {
-                Cow::Owned(s) => Some(s),
-                Cow::Borrowed(_) => None,
-            };
-            FileWork {
-                path: f.path,
-                text: f.text,
-                prepared,
-                target,
-                settings: si,
-                report,
-                paragraphs: paras,
-                suppressed,
+            .flat_map(|w| w.findings.iter().cloned())
+            .collect();
+        findings.extend(cross_file(&works, &self.settings));
+        findings.sort_by(|a, b| {
+            (&a.location.path, a.location.span.start, a.kind).cmp(&(
+                &b.location.path,
+                b.location.span.start,
+                b.kind,
+            ))
+        });
+        if let Some(base) = baseline {
+            let accepted = base.matches(&findings, &|p| self.files.contains_key(p));
+            for (f, ok) in findings.iter_mut().zip(accepted) {
+                f.baselined = ok;
             }
-        })
-        .collect();
-
-    // Intra-document findings.
-    let mut findings: Vec<CheckFinding> = works
-        .par_iter()
-        .flat_map_iter(|w| {
-            let s = &settings[w.settings];
-            let lines = std::sync::OnceLock::new();
-            let mut out = Vec::new();
-            if let Some(r) = &w.report {
-                for f in &r.findings {
-                    let kind = check_kind(f.kind);
-                    // A finding must show its evidence (the analyzer can score a restatement
-                    // whose sources all fall under its evidence cut-offs).
-                    if !s.reports(kind)
-                        || f.sources.is_empty()
-                        || w.suppressed.contains(&f.paragraph)
-                        || prose_words(w.prose(), f.span) < s.min_words
-                    {
-                        continue;
-                    }
-                    let lines = lines.get_or_init(|| LineIndex::new(&w.text));
-                    out.push(from_doc_finding(&w.path, &w.text, lines, f, s.fails(kind)));
-                }
-            }
-            out
-        })
-        .collect();
-
-    findings.extend(cross_file(&works, &settings));
-    findings.sort_by(|a, b| {
-        (&a.location.path, a.location.span.start, a.kind).cmp(&(
-            &b.location.path,
-            b.location.span.start,
-            b.kind,
-        ))
-    });
-    if let Some(base) = &opts.baseline {
-        let present: HashSet<&str> = works.iter().map(|w| w.path.as_str()).collect();
-        let accepted = base.matches(&findings, &|p| present.contains(p));
-        for (f, ok) in findings.iter_mut().zip(accepted) {
-            f.baselined = ok;
+        }
+        CheckReport {
+            documents: works.len(),
+            checked: works.iter().filter(|w| w.target).count(),
+            findings,
+            errors: Vec::new(),
         }
     }
-    Ok(CheckReport {
-        documents: works.len(),
-        checked: works.iter().filter(|w| w.target).count(),
+}
+
+/// Reads one file in its markup: segments and suppression markers, intra-document findings
+/// (for a target) and the shingle sets of its paragraphs.
+fn analyze_file(
+    f: InputFile,
+    si: usize,
+    target: bool,
+    cross: bool,
+    s: &FileSettings,
+    analyzer: &DocAnalyzer,
+) -> FileWork {
+    let prose = segment::prose(&f.text, Markup::detect(&f.path, &f.text));
+    let suppressed: HashSet<usize> = (prose.segments.iter().enumerate())
+        .filter(|(_, s)| s.suppressed)
+        .map(|(i, _)| i)
+        .collect();
+    let intra = [
+        CheckKind::Duplicate,
+        CheckKind::NearDuplicate,
+        CheckKind::Restatement,
+    ]
+    .iter()
+    .any(|&k| s.reports(k));
+    let mut findings = Vec::new();
+    if target && intra {
+        let r = analyzer.analyze_prose(serde_json::Value::String(f.path.clone()), &prose);
+        let mut lines = None;
+        for d in &r.findings {
+            let kind = check_kind(d.kind);
+            // A finding must show its evidence (the analyzer can score a restatement whose
+            // sources all fall under its evidence cut-offs).
+            if !s.reports(kind)
+                || d.sources.is_empty()
+                || suppressed.contains(&d.paragraph)
+                || prose_words(&prose.text, d.span) < s.min_words
+            {
+                continue;
+            }
+            let lines = lines.get_or_insert_with(|| LineIndex::new(&f.text));
+            findings.push(from_doc_finding(&f.path, &f.text, lines, d, s.fails(kind)));
+        }
+    }
+    // Every file is a possible source, whatever its own settings report.
+    let units = if cross {
+        cross_units(&prose.text, &prose.segments, s.min_words)
+    } else {
+        Vec::new()
+    };
+    let prepared = match prose.text {
+        Cow::Owned(s) => Some(s),
+        Cow::Borrowed(_) => None,
+    };
+    FileWork {
+        path: f.path,
+        text: f.text,
+        prepared,
+        target,
+        settings: si,
         findings,
-        errors: Vec::new(),
-    })
+        units,
+        suppressed,
+    }
+}
+
+/// The paragraphs of a file that take part in the cross-file join, with their shingle sets.
+fn cross_units(
+    prose: &str,
+    segments: &[Segment],
+    min_words: usize,
+) -> Vec<(usize, Span, Vec<u64>)> {
+    let shingler = Shingler::new(crate::findings::DocOptions::default().shingle_size);
+    let mut hashes = Vec::new();
+    segments
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| {
+            matches!(
+                s.kind,
+                SegmentKind::Paragraph | SegmentKind::ListItem | SegmentKind::Quote
+            )
+        })
+        .filter_map(|(i, s)| {
+            // One pass over the words: prose count and shingles together.
+            hashes.clear();
+            let n = prose_word_hashes(prose, s.span, &shingler, &mut hashes);
+            if n < min_words.max(1) {
+                return None;
+            }
+            let mut set = Vec::with_capacity(hashes.len());
+            shingler.shingles_of(&hashes, &mut set);
+            set.sort_unstable();
+            set.dedup();
+            Some((i, s.span, set))
+        })
+        .collect()
 }
 
 /// The kind of a `deja doc` finding.
@@ -487,55 +643,23 @@ struct CrossUnit {
     rank: usize,
 }
 
-fn cross_file(works: &[FileWork], settings: &[FileSettings]) -> Vec<CheckFinding> {
-    if !settings.iter().any(|s| s.reports(CheckKind::CrossFile)) {
+fn cross_file(works: &[&FileWork], settings: &[FileSettings]) -> Vec<CheckFinding> {
+    let active: Vec<&FileSettings> = works.iter().map(|w| &settings[w.settings]).collect();
+    if !active.iter().any(|s| s.reports(CheckKind::CrossFile)) {
         return Vec::new();
     }
-    let threshold = settings
+    let threshold = active
         .iter()
         .map(|s| s.cross_file_threshold)
         .fold(1.0, f64::min);
-    let shingler = Shingler::new(crate::findings::DocOptions::default().shingle_size);
-    // Eligible paragraphs of every file, with their shingle sets.
-    let per_file: Vec<Vec<(usize, Span, Vec<u64>)>> = works
-        .par_iter()
-        .map(|w| {
-            let min_words = settings[w.settings].min_words;
-            let prose = w.prose();
-            let mut hashes = Vec::new();
-            w.paragraphs
-                .iter()
-                .enumerate()
-                .filter(|(_, (_, kind))| {
-                    matches!(
-                        kind,
-                        SegmentKind::Paragraph | SegmentKind::ListItem | SegmentKind::Quote
-                    )
-                })
-                .filter_map(|(i, (span, _))| {
-                    // One pass over the words: prose count and shingles together.
-                    hashes.clear();
-                    let n = prose_word_hashes(prose, *span, &shingler, &mut hashes);
-                    if n < min_words.max(1) {
-                        return None;
-                    }
-                    let mut set = Vec::with_capacity(hashes.len());
-                    shingler.shingles_of(&hashes, &mut set);
-                    set.sort_unstable();
-                    set.dedup();
-                    Some((i, *span, set))
-                })
-                .collect()
-        })
-        .collect();
     let mut units = Vec::new();
-    let mut sets = Vec::new();
-    for (fi, list) in per_file.into_iter().enumerate() {
-        for (paragraph, span, set) in list {
+    let mut sets: Vec<&[u64]> = Vec::new();
+    for (fi, w) in works.iter().enumerate() {
+        for (paragraph, span, set) in &w.units {
             units.push(CrossUnit {
                 file: fi,
-                paragraph,
-                span,
+                paragraph: *paragraph,
+                span: *span,
                 rank: 0,
             });
             sets.push(set);

@@ -192,8 +192,9 @@ fn skippable(source: &Source, e: &Error) -> bool {
     ) && matches!(e, Error::Binary { .. })
 }
 
-/// The document without its redundant paragraphs: each is removed with its line ending and
-/// the blank lines after it; every other byte is kept. `--format jsonl` writes `{id, text}` records.
+/// The document without its redundant paragraphs: each is removed with its indentation, its
+/// line ending and the blank lines after it ([`deja::segment::removal_span`]); every other
+/// byte is kept. `--format jsonl` writes `{id, text}` records.
 fn write_stripped(
     out: &mut dyn Write,
     doc: &Document,
@@ -201,30 +202,12 @@ fn write_stripped(
     format: Format,
 ) -> Result<()> {
     let text = &doc.text;
-    let bytes = text.as_bytes();
     let mut kept = String::with_capacity(text.len());
     let mut pos = 0;
     for f in &report.findings {
-        kept.push_str(&text[pos..f.span.start]);
-        let mut end = f.span.end;
-        while end < bytes.len() && bytes[end] != b'\n' {
-            end += 1;
-        }
-        // Past the line break, then past the blank lines that separated the paragraph.
-        loop {
-            if end < bytes.len() {
-                end += 1;
-            }
-            let line_end = bytes[end..]
-                .iter()
-                .position(|&b| b == b'\n')
-                .map(|i| end + i);
-            match line_end {
-                Some(le) if text[end..le].trim().is_empty() => end = le,
-                _ => break,
-            }
-        }
-        pos = end.max(pos);
+        let cut = deja::segment::removal_span(text, f.span);
+        kept.push_str(&text[pos.min(cut.start)..cut.start]);
+        pos = cut.end.max(pos);
     }
     kept.push_str(&text[pos.min(text.len())..]);
     if format != Format::Jsonl {

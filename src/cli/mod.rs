@@ -4,6 +4,7 @@ mod check;
 mod corpus;
 mod dedup;
 mod doc;
+mod lsp;
 mod progress;
 mod sketch;
 
@@ -35,6 +36,8 @@ enum Command {
     Dedup(dedup::DedupArgs),
     /// Write the MinHash signatures of one shard, for `deja corpus --sketches`.
     Sketch(sketch::SketchArgs),
+    /// Language server (LSP over stdio): `deja check`'s findings as diagnostics in the editor.
+    Lsp(lsp::LspArgs),
 }
 
 /// Options every command shares.
@@ -130,6 +133,7 @@ pub fn run() -> ExitCode {
         Command::Corpus(args) => corpus::run(args),
         Command::Dedup(args) => dedup::run(args),
         Command::Sketch(args) => sketch::run(args),
+        Command::Lsp(args) => lsp::run(args),
     };
     match result {
         Ok(o) if o.errors > 0 => ExitCode::from(2),

@@ -3,7 +3,8 @@
 //! baseline does not accept, in path and position order.
 
 use super::{Format, JSON_VERSION};
-use crate::check::{CheckFinding, CheckReport};
+use crate::check::{CheckFinding, CheckReport, CheckSource};
+use crate::config::CheckKind;
 use serde_json::json;
 use std::io::{self, Write};
 
@@ -48,43 +49,72 @@ fn paint(color: bool, code: &str, s: &str) -> String {
     }
 }
 
-fn write_finding(out: &mut dyn Write, f: &CheckFinding, color: bool) -> io::Result<()> {
-    let level = if f.failing {
-        paint(color, "1;31", "error")
+/// The level a finding is reported at: `error` when the policy fails on it, else `warning`.
+pub fn level(f: &CheckFinding) -> &'static str {
+    if f.failing {
+        "error"
     } else {
-        paint(color, "1;33", "warning")
-    };
+        "warning"
+    }
+}
+
+/// What a finding does to its sources: `copied from`, `restates` or `repeats`.
+pub fn source_verb(kind: CheckKind) -> &'static str {
+    match kind {
+        CheckKind::CrossFile => "copied from",
+        CheckKind::Restatement => "restates",
+        _ => "repeats",
+    }
+}
+
+/// One source as the human report lists it: `restates a.md:2  score 0.41  "excerpt"`, and
+/// its best sentence on the next line when known.
+fn source_lines(f: &CheckFinding, s: &CheckSource, color: bool) -> String {
+    let mut out = format!(
+        "{} {}:{}  score {:.2}  \"{}\"",
+        paint(color, "2", source_verb(f.kind)),
+        paint(color, "36", &s.location.path),
+        s.location.line,
+        s.score,
+        s.excerpt
+    );
+    if let Some(sent) = &s.sentence {
+        out.push_str(&format!(
+            "\n    {} \"{sent}\"",
+            paint(color, "2", "best sentence:")
+        ));
+    }
+    out
+}
+
+/// A finding in the words of the human report, without colour and without its place and
+/// level (which an editor shows apart): `restatement score 0.74`, then each source on a line of
+/// its own with its best sentence. The language server's diagnostics carry it.
+pub fn describe(f: &CheckFinding) -> String {
+    let mut out = format!("{} score {:.2}", f.kind, f.score);
+    for s in &f.sources {
+        out.push('\n');
+        out.push_str(&source_lines(f, s, false));
+    }
+    out
+}
+
+fn write_finding(out: &mut dyn Write, f: &CheckFinding, color: bool) -> io::Result<()> {
+    let code = if f.failing { "1;31" } else { "1;33" };
     writeln!(
         out,
-        "{}:{}:{}: {level}[{}] score {:.2}",
+        "{}:{}:{}: {}[{}] score {:.2}",
         paint(color, "1", &f.location.path),
         f.location.line,
         f.location.column,
+        paint(color, code, level(f)),
         f.kind,
         f.score
     )?;
     writeln!(out, "    \"{}\"", f.excerpt)?;
-    let verb = match f.kind {
-        crate::config::CheckKind::CrossFile => "copied from",
-        crate::config::CheckKind::Restatement => "restates",
-        _ => "repeats",
-    };
     for s in &f.sources {
-        writeln!(
-            out,
-            "    {} {}:{}  score {:.2}  \"{}\"",
-            paint(color, "2", verb),
-            paint(color, "36", &s.location.path),
-            s.location.line,
-            s.score,
-            s.excerpt
-        )?;
-        if let Some(sent) = &s.sentence {
-            writeln!(
-                out,
-                "        {} \"{sent}\"",
-                paint(color, "2", "best sentence:")
-            )?;
+        for line in source_lines(f, s, color).lines() {
+            writeln!(out, "    {line}")?;
         }
     }
     Ok(())

@@ -8,7 +8,7 @@ mod human;
 mod json;
 pub mod sarif;
 
-pub use check::write_check;
+pub use check::{describe, level, source_verb, write_check};
 pub use corpus::write_corpus;
 pub use github::GithubDocPrinter;
 pub use human::HumanDocPrinter;

@@ -84,6 +84,35 @@ impl Markup {
     }
 }
 
+impl Markup {
+    /// The text that suppresses the finding of the paragraph at `start` in `text` (an inline
+    /// marker written as this markup writes comments, indented as the paragraph's line), and
+    /// where it goes: the start of that line.
+    ///
+    /// ```
+    /// use deja::segment::{prose, Markup};
+    /// let text = "Intro.\n\n  Said before.\n";
+    /// let (at, marker) = Markup::Rst.suppression_marker(text, 10);
+    /// assert_eq!((at, marker.as_str()), (8, "  .. deja-ignore\n\n"));
+    /// let fixed = format!("{}{marker}{}", &text[..at], &text[at..]);
+    /// assert!(prose(&fixed, Markup::Rst).segments[1].suppressed);
+    /// ```
+    pub fn suppression_marker(self, text: &str, start: usize) -> (usize, String) {
+        let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let indent: String = text[line_start..start]
+            .chars()
+            .take_while(|c| c.is_whitespace())
+            .collect();
+        let marker = match self {
+            Markup::Markdown | Markup::Text => format!("{indent}<!-- {MARKER} -->\n"),
+            // A reST comment takes the indented lines after it: a blank line ends it.
+            Markup::Rst => format!("{indent}.. {MARKER}\n\n"),
+            Markup::AsciiDoc => format!("{indent}// {MARKER}\n"),
+        };
+        (line_start, marker)
+    }
+}
+
 /// A text ready for the segmenter: same length and line breaks as the original.
 #[derive(Clone, Debug)]
 pub struct Prepared<'a> {
@@ -1000,6 +1029,42 @@ mod tests {
             .iter()
             .find(|s| s.span.slice(text) == "Kept paragraph.");
         assert!(!kept.expect("the paragraph after the fence").suppressed);
+    }
+
+    #[test]
+    fn inserted_markers_suppress_the_paragraph_in_every_markup() {
+        let cases = [
+            (
+                Markup::Markdown,
+                "# T\n\nFirst paragraph.\n\nSecond paragraph.\n",
+            ),
+            (
+                Markup::Text,
+                "First paragraph.\nSecond paragraph.\nThird one.\n",
+            ),
+            (
+                Markup::Rst,
+                "T\n=\n\nFirst paragraph.\n\nSecond paragraph.\n",
+            ),
+            (Markup::Rst, "* First item here.\n\n  Second paragraph.\n"),
+            (
+                Markup::AsciiDoc,
+                "= T\n\nFirst paragraph.\n\nSecond paragraph.\n",
+            ),
+        ];
+        for (markup, text) in cases {
+            let start = text.find("Second").unwrap();
+            let (at, marker) = markup.suppression_marker(text, start);
+            let fixed = format!("{}{marker}{}", &text[..at], &text[at..]);
+            let p = prose(&fixed, markup);
+            let flagged: Vec<&str> = p
+                .segments
+                .iter()
+                .filter(|s| s.suppressed)
+                .map(|s| s.span.slice(&fixed))
+                .collect();
+            assert_eq!(flagged, ["Second paragraph."], "{markup:?}: {fixed:?}");
+        }
     }
 
     #[test]

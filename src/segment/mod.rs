@@ -472,6 +472,47 @@ const ABBREVIATIONS: &[&str] = &[
     "dept", "est", "al", "z.b", "bzw", "usw", "ca", "nr", "vgl",
 ];
 
+/// The bytes that removing the paragraph at `span` takes out of `text`: from the start of its
+/// line (when only indentation comes before it) through its line ending and the blank lines
+/// after it, so that the text around it reads as if it had never been there (`deja doc
+/// --strip`, the language server's quick fix).
+///
+/// ```
+/// use deja::segment::removal_span;
+/// use deja::Span;
+/// let text = "One.\n\n  Two.\n\nThree.\n";
+/// let r = removal_span(text, Span::new(8, 12));
+/// assert_eq!(format!("{}{}", &text[..r.start], &text[r.end..]), "One.\n\nThree.\n");
+/// ```
+pub fn removal_span(text: &str, span: Span) -> Span {
+    let bytes = text.as_bytes();
+    let line_start = text[..span.start].rfind('\n').map_or(0, |i| i + 1);
+    let start = if text[line_start..span.start].trim().is_empty() {
+        line_start
+    } else {
+        span.start
+    };
+    let mut end = span.end;
+    while end < bytes.len() && bytes[end] != b'\n' {
+        end += 1;
+    }
+    // Past the line break, then past the blank lines that separated the paragraph.
+    loop {
+        if end < bytes.len() {
+            end += 1;
+        }
+        let line_end = bytes[end..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map(|i| end + i);
+        match line_end {
+            Some(le) if text[end..le].trim().is_empty() => end = le,
+            _ => break,
+        }
+    }
+    Span::new(start, end.min(text.len()))
+}
+
 /// Sentences of the text under `span`, as trimmed spans in document order.
 pub fn sentences(text: &str, span: Span) -> Vec<Span> {
     let body = span.slice(text);
@@ -675,6 +716,19 @@ mod tests {
         let segs = paragraphs(text);
         assert_eq!(segs[0].kind, SegmentKind::Heading);
         assert_eq!(texts(text, &segs)[1], "Body text.");
+    }
+
+    #[test]
+    fn removal_takes_the_line_and_the_blank_lines_after() {
+        let cut = |text: &str, start: usize, end: usize| {
+            let r = removal_span(text, Span::new(start, end));
+            format!("{}{}", &text[..r.start], &text[r.end..])
+        };
+        assert_eq!(cut("A.\nB.\nC.\n", 3, 5), "A.\nC.\n");
+        assert_eq!(cut("A.\n\nB.\n\n\nC.", 4, 6), "A.\n\nC.");
+        assert_eq!(cut("A.\n\n   B.\r\n\nC.", 7, 9), "A.\n\nC.");
+        assert_eq!(cut("A.\n\nB.", 4, 6), "A.\n\n");
+        assert_eq!(cut("Keep: B.\nC.", 6, 8), "Keep: C.");
     }
 
     #[test]

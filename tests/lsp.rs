@@ -1,0 +1,472 @@
+//! `deja lsp` end to end: the binary spoken to in JSON-RPC over its stdin/stdout, as an editor
+//! does — initialize, open, edit, hover, quick fixes, shutdown/exit — on the seed article and on
+//! small workspaces in temp dirs (cross-file copies, `deja.toml` policy, baseline, markers,
+//! position encodings with non-ASCII text, bad input).
+
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{channel, Receiver};
+use std::time::{Duration, Instant};
+
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A client: the server process, its stdin, and the messages it wrote.
+struct Client {
+    child: Child,
+    stdin: ChildStdin,
+    rx: Receiver<Value>,
+    /// Notifications read while waiting for something else.
+    seen: Vec<Value>,
+    next_id: i64,
+}
+
+impl Client {
+    /// Starts `deja lsp` and runs the handshake; `encodings` are the position encodings the
+    /// client offers (none: the protocol's default, UTF-16).
+    fn start(root: &Path, encodings: &[&str]) -> (Client, Value) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_deja"))
+            .args(["lsp", "--debounce", "30"])
+            .current_dir(root)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let (tx, rx) = channel();
+        std::thread::spawn(move || loop {
+            let mut len = None;
+            loop {
+                let mut line = String::new();
+                if stdout.read_line(&mut line).unwrap_or(0) == 0 {
+                    return;
+                }
+                let line = line.trim_end();
+                if line.is_empty() {
+                    break;
+                }
+                if let Some(v) = line.strip_prefix("Content-Length: ") {
+                    len = v.parse::<usize>().ok();
+                }
+            }
+            let mut body = vec![0; len.expect("Content-Length")];
+            if stdout.read_exact(&mut body).is_err() {
+                return;
+            }
+            if tx.send(serde_json::from_slice(&body).unwrap()).is_err() {
+                return;
+            }
+        });
+        let mut c = Client {
+            child,
+            stdin,
+            rx,
+            seen: Vec::new(),
+            next_id: 1,
+        };
+        let mut caps =
+            json!({"workspace": {"didChangeWatchedFiles": {"dynamicRegistration": false}}});
+        if !encodings.is_empty() {
+            caps["general"] = json!({ "positionEncodings": encodings });
+        }
+        let init = c.request(
+            "initialize",
+            json!({"processId": null, "rootUri": uri(root), "capabilities": caps}),
+        );
+        c.notify("initialized", json!({}));
+        (c, init)
+    }
+
+    fn send(&mut self, v: Value) {
+        let body = v.to_string();
+        write!(self.stdin, "Content-Length: {}\r\n\r\n{body}", body.len()).unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    fn notify(&mut self, method: &str, params: Value) {
+        self.send(json!({"jsonrpc": "2.0", "method": method, "params": params}));
+    }
+
+    fn recv(&mut self, deadline: Instant) -> Value {
+        let left = deadline.saturating_duration_since(Instant::now());
+        self.rx
+            .recv_timeout(left)
+            .expect("the server answered in time")
+    }
+
+    /// Sends a request and returns the whole response.
+    fn request_raw(&mut self, method: &str, params: Value) -> Value {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let m = self.recv(deadline);
+            if m.get("id") == Some(&json!(id)) && m.get("method").is_none() {
+                return m;
+            }
+            self.seen.push(m);
+        }
+    }
+
+    fn request(&mut self, method: &str, params: Value) -> Value {
+        let r = self.request_raw(method, params);
+        assert!(r.get("error").is_none(), "{method}: {r}");
+        r["result"].clone()
+    }
+
+    /// The next notification `method` (already read or to come) that `pick` accepts.
+    fn wait_for(&mut self, method: &str, pick: impl Fn(&Value) -> bool) -> Value {
+        let ok = |m: &Value| m["method"] == method && pick(&m["params"]);
+        if let Some(i) = self.seen.iter().position(ok) {
+            return self.seen.remove(i)["params"].clone();
+        }
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let m = self.recv(deadline);
+            if ok(&m) {
+                return m["params"].clone();
+            }
+            self.seen.push(m);
+        }
+    }
+
+    /// The next diagnostics published for `uri`.
+    fn diagnostics(&mut self, uri: &str) -> Vec<Value> {
+        let p = self.wait_for("textDocument/publishDiagnostics", |p| p["uri"] == uri);
+        p["diagnostics"].as_array().unwrap().clone()
+    }
+
+    fn open(&mut self, uri: &str, language: &str, text: &str) {
+        self.notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": uri, "languageId": language, "version": 1, "text": text}}),
+        );
+    }
+
+    fn change(&mut self, uri: &str, version: i32, changes: Value) {
+        self.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": uri, "version": version}, "contentChanges": changes}),
+        );
+    }
+
+    /// shutdown, exit, and the process's exit status.
+    fn stop(mut self) {
+        assert_eq!(self.request("shutdown", Value::Null), Value::Null);
+        self.notify("exit", Value::Null);
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "exit status {status}");
+                return;
+            }
+            assert!(Instant::now() < deadline, "the server did not exit");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn uri(p: &Path) -> String {
+    format!("file://{}", p.display())
+}
+
+fn tempdir() -> (tempfile::TempDir, PathBuf) {
+    let t = tempfile::tempdir().unwrap();
+    let p = t.path().canonicalize().unwrap();
+    (t, p)
+}
+
+fn seed() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("data/kharkiv.txt")).unwrap()
+}
+
+fn lines(diags: &[Value]) -> Vec<u64> {
+    diags
+        .iter()
+        .map(|d| d["range"]["start"]["line"].as_u64().unwrap())
+        .collect()
+}
+
+/// The first edit of a code action for `uri`.
+fn edit_of(action: &Value, uri: &str) -> Value {
+    action["edit"]["changes"][uri][0].clone()
+}
+
+#[test]
+fn seed_recaps_are_diagnosed_with_their_sources_and_an_edit_clears_one() {
+    let (_t, dir) = tempdir();
+    let text = seed();
+    std::fs::write(dir.join("kharkiv.txt"), &text).unwrap();
+    let doc = uri(&dir.join("kharkiv.txt"));
+    let (mut c, init) = Client::start(&dir, &[]);
+    let caps = &init["capabilities"];
+    assert_eq!(caps["positionEncoding"], "utf-16");
+    assert_eq!(caps["hoverProvider"], true);
+
+    c.open(&doc, "plaintext", &text);
+    let diags = c.diagnostics(&doc);
+    // Paragraphs are lines here: paragraphs 11 and 12 are the lines 11 and 12 (0-based).
+    assert_eq!(lines(&diags), [11, 12], "{diags:#?}");
+    for d in &diags {
+        assert_eq!(d["source"], "deja");
+        assert_eq!(d["code"], "restatement");
+        assert_eq!(d["severity"], 1, "every kind fails by default: error");
+        let msg = d["message"].as_str().unwrap();
+        assert!(msg.starts_with("restatement score 0."), "{msg}");
+        assert!(msg.contains("\nrestates kharkiv.txt:2  score "), "{msg}");
+        let related = d["relatedInformation"].as_array().unwrap();
+        assert!(
+            related.iter().any(|r| r["location"]["uri"] == doc.as_str()
+                && r["location"]["range"]["start"]["line"] == 1),
+            "paragraph 1 among the sources: {related:#?}"
+        );
+        assert!(related.iter().all(|r| r["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("restated by this, score ")));
+    }
+
+    // Hover on the first recap shows the evidence sentence.
+    let h = c.request(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": doc}, "position": {"line": 11, "character": 5}}),
+    );
+    let md = h["contents"]["value"].as_str().unwrap();
+    assert!(md.contains("**deja: restatement**"), "{md}");
+    assert!(md.contains("best sentence:"), "{md}");
+    let none = c.request(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": doc}, "position": {"line": 3, "character": 0}}),
+    );
+    assert_eq!(none, Value::Null);
+
+    // The quick fixes of the first recap: delete it, or suppress it.
+    let actions = c.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": doc},
+               "range": {"start": {"line": 11, "character": 3}, "end": {"line": 11, "character": 3}},
+               "context": {"diagnostics": []}}),
+    );
+    let titles: Vec<&str> = actions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        titles,
+        [
+            "Delete the redundant paragraph (restatement)",
+            "Suppress this finding (<!-- deja-ignore -->)"
+        ]
+    );
+    let delete = edit_of(&actions[0], &doc);
+    assert_eq!(
+        delete["range"]["start"],
+        json!({"line": 11, "character": 0})
+    );
+    assert_eq!(delete["range"]["end"], json!({"line": 12, "character": 0}));
+    assert_eq!(delete["newText"], "");
+
+    // The editor applies the suppression: the other recap (a line lower now) is left.
+    let suppress = edit_of(&actions[1], &doc);
+    assert_eq!(suppress["newText"], "<!-- deja-ignore -->\n");
+    assert_eq!(
+        suppress["range"]["start"],
+        json!({"line": 11, "character": 0})
+    );
+    c.change(
+        &doc,
+        2,
+        json!([{"range": suppress["range"], "text": suppress["newText"]}]),
+    );
+    assert_eq!(lines(&c.diagnostics(&doc)), [13]);
+
+    // Deleting that recap clears its diagnostic; what is left is what `deja check` finds in
+    // the edited text (the engine's verdict: without its twin, nothing else is a recap).
+    let actions = c.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": doc},
+               "range": {"start": {"line": 13, "character": 0}, "end": {"line": 13, "character": 9}},
+               "context": {"diagnostics": []}}),
+    );
+    let delete = edit_of(&actions[0], &doc);
+    c.change(&doc, 3, json!([{"range": delete["range"], "text": ""}]));
+    let left = lines(&c.diagnostics(&doc));
+    assert!(!left.contains(&13), "{left:?}");
+    let mut edited: Vec<&str> = text.split('\n').collect();
+    edited.insert(11, "<!-- deja-ignore -->");
+    edited.remove(13);
+    let (_t2, dir2) = tempdir();
+    std::fs::write(dir2.join("kharkiv.txt"), edited.join("\n")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_deja"))
+        .args(["check", "--format", "json", "-q"])
+        .current_dir(&dir2)
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let want: Vec<u64> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["line"].as_u64().unwrap() - 1)
+        .collect();
+    assert_eq!(left, want);
+    c.stop();
+}
+
+/// A paragraph copied between files, with non-ASCII text on its last line.
+const COPY: &str = "Every release is built from a signed tag; the maintainers publish the checksums next to the archives, café-style naïve 😀 notes included.";
+
+#[test]
+fn cross_file_copies_follow_the_policy_and_count_positions_in_the_negotiated_encoding() {
+    let (_t, dir) = tempdir();
+    std::fs::write(dir.join("deja.toml"), "fail_on = [\"cross_file\"]\n").unwrap();
+    std::fs::write(dir.join("a.md"), format!("# A\n\n{COPY}\n")).unwrap();
+    let b_text = format!(
+        "# B — Über\n\nThe installer copies the binaries into the prefix and writes a manifest of every file it placed there.\n\n\
+         The installer copies the binaries into the prefix and writes a manifest of every file it placed there.\n\n{COPY}\n"
+    );
+    std::fs::write(dir.join("b.md"), &b_text).unwrap();
+    let b = uri(&dir.join("b.md"));
+    let a = uri(&dir.join("a.md"));
+    let utf16_len = COPY.encode_utf16().count() as u64;
+
+    for (offer, want, end) in [
+        (vec!["utf-8", "utf-16"], "utf-8", COPY.len() as u64),
+        (vec![], "utf-16", utf16_len),
+    ] {
+        let (mut c, init) = Client::start(&dir, &offer);
+        assert_eq!(init["capabilities"]["positionEncoding"], want);
+        c.open(&b, "markdown", &b_text);
+        let diags = c.diagnostics(&b);
+        let kinds: Vec<&str> = diags.iter().map(|d| d["code"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["duplicate", "cross_file"], "{diags:#?}");
+        // fail_on names only cross_file: the duplicate is a warning.
+        assert_eq!(diags[0]["severity"], 2);
+        assert_eq!(diags[1]["severity"], 1);
+        let copy = &diags[1];
+        assert_eq!(copy["range"]["start"], json!({"line": 6, "character": 0}));
+        assert_eq!(copy["range"]["end"], json!({"line": 6, "character": end}));
+        let rel = &copy["relatedInformation"][0];
+        assert_eq!(rel["location"]["uri"], a.as_str());
+        assert_eq!(
+            rel["location"]["range"]["start"],
+            json!({"line": 2, "character": 0})
+        );
+        assert_eq!(
+            rel["location"]["range"]["end"],
+            json!({"line": 2, "character": end})
+        );
+        assert!(copy["message"]
+            .as_str()
+            .unwrap()
+            .contains("copied from a.md:3"));
+        // A position inside the emoji's surrogate pair (UTF-16) or its bytes (UTF-8) still
+        // finds the finding.
+        let emoji = COPY.find('😀').unwrap();
+        let inside = if want == "utf-8" {
+            emoji as u64 + 2
+        } else {
+            COPY[..emoji].encode_utf16().count() as u64 + 1
+        };
+        let h = c.request(
+            "textDocument/hover",
+            json!({"textDocument": {"uri": b}, "position": {"line": 6, "character": inside}}),
+        );
+        assert!(h["contents"]["value"]
+            .as_str()
+            .unwrap()
+            .contains("copied from a.md:3"));
+        c.stop();
+    }
+}
+
+/// Another paragraph of `a`, copied into `b` later.
+const COPY2: &str = "Security fixes are backported to the two most recent minor releases and announced on the mailing list a week ahead.";
+
+#[test]
+fn baseline_and_markers_are_honoured_and_edits_bring_new_findings() {
+    let (_t, dir) = tempdir();
+    std::fs::write(dir.join("a.rst"), format!("A\n=\n\n{COPY}\n\n{COPY2}\n")).unwrap();
+    let text = format!("B\n=\n\n{COPY}\n");
+    std::fs::write(dir.join("b.rst"), &text).unwrap();
+    // Today's copy is accepted.
+    let out = Command::new(env!("CARGO_BIN_EXE_deja"))
+        .args(["check", "--write-baseline", "-q"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(dir.join(".deja-baseline.json").is_file());
+    let b = uri(&dir.join("b.rst"));
+    let (mut c, _) = Client::start(&dir, &[]);
+    c.open(&b, "restructuredtext", &text);
+    assert!(
+        c.diagnostics(&b).is_empty(),
+        "the baseline accepts the copy"
+    );
+    // A second copy is new; the reST marker the quick fix inserts suppresses it.
+    let edited =
+        format!("{text}\nSome words in between, enough of them to be a paragraph.\n\n{COPY2}\n");
+    c.change(&b, 2, json!([{"text": edited}]));
+    let diags = c.diagnostics(&b);
+    assert_eq!(lines(&diags), [7], "{diags:#?}");
+    assert_eq!(diags[0]["code"], "cross_file");
+    let actions = c.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": b}, "range": diags[0]["range"], "context": {"diagnostics": []}}),
+    );
+    let suppress = edit_of(&actions[1], &b);
+    assert_eq!(suppress["newText"], ".. deja-ignore\n\n");
+    c.change(
+        &b,
+        3,
+        json!([{"range": suppress["range"], "text": suppress["newText"]}]),
+    );
+    assert!(c.diagnostics(&b).is_empty());
+    c.stop();
+}
+
+#[test]
+fn bad_input_is_reported_and_the_server_goes_on() {
+    let (_t, dir) = tempdir();
+    std::fs::write(dir.join("deja.toml"), "fail_onn = []\n").unwrap();
+    let doc = uri(&dir.join("kharkiv.txt"));
+    let (mut c, _) = Client::start(&dir, &[]);
+    // Parameters of the wrong shape: an error message, no crash.
+    c.notify("textDocument/didOpen", json!({"textDocument": 7}));
+    let m = c.wait_for("window/showMessage", |_| true);
+    assert!(
+        m["message"]
+            .as_str()
+            .unwrap()
+            .contains("textDocument/didOpen: invalid parameters"),
+        "{m}"
+    );
+    let r = c.request_raw("textDocument/hover", json!({"nonsense": true}));
+    assert_eq!(r["error"]["code"], -32602, "{r}");
+    let r = c.request_raw("deja/unknown", json!({}));
+    assert_eq!(r["error"]["code"], -32601, "{r}");
+    // A broken deja.toml names the file and the key; the defaults apply meanwhile.
+    c.open(&doc, "plaintext", &seed());
+    let m = c.wait_for("window/showMessage", |_| true);
+    let msg = m["message"].as_str().unwrap();
+    assert!(
+        msg.contains("deja.toml") && msg.contains("fail_onn"),
+        "{msg}"
+    );
+    assert_eq!(lines(&c.diagnostics(&doc)), [11, 12]);
+    c.stop();
+}
