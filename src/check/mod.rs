@@ -39,7 +39,7 @@ use crate::tokenize::{normalize, words};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// Where a finding or its source is: a file and a region of it.
@@ -146,6 +146,18 @@ pub struct CheckReport {
     pub findings: Vec<CheckFinding>,
     /// Inputs that could not be read or walked.
     pub errors: Vec<Error>,
+    /// The text of every file that has a finding or is the source of one, by path, for
+    /// printers that show the text (HTML).
+    pub texts: BTreeMap<String, FileText>,
+}
+
+/// A file's text as `deja check` read it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FileText {
+    /// The text, as in the file.
+    pub text: String,
+    /// The language of its stopwords and stems (from its settings).
+    pub language: String,
 }
 
 impl CheckReport {
@@ -411,11 +423,31 @@ pub fn check_documents(
             f.baselined = ok;
         }
     }
+    let involved: HashSet<&str> = (findings.iter())
+        .flat_map(|f| {
+            std::iter::once(f.location.path.as_str())
+                .chain(f.sources.iter().map(|s| s.location.path.as_str()))
+        })
+        .collect();
+    let texts = (works.iter())
+        .filter(|w| involved.contains(w.path.as_str()))
+        .map(|w| {
+            let language = settings[w.settings].doc.language.clone();
+            (
+                w.path.clone(),
+                FileText {
+                    text: w.text.clone(),
+                    language,
+                },
+            )
+        })
+        .collect();
     Ok(CheckReport {
         documents: works.len(),
         checked: works.iter().filter(|w| w.target).count(),
         findings,
         errors: Vec::new(),
+        texts,
     })
 }
 
