@@ -300,6 +300,34 @@ fn seed_page_in_chromium_marks_recaps_and_their_sources() {
         std::fs::write(root().join("docs/html-report.png"), &png).unwrap();
     }
     eprintln!("screenshot: {}", out.display());
+
+    // The dark scheme follows the system's; printing keeps the text, marks and labels only.
+    let media = |b: &mut Browser, media: &str, dark: bool| {
+        let scheme = if dark { "dark" } else { "light" };
+        b.call(
+            "Emulation.setEmulatedMedia",
+            serde_json::json!({"media": media,
+                "features": [{"name": "prefers-color-scheme", "value": scheme}]}),
+        );
+    };
+    let look = "(() => { const s = getComputedStyle(document.body); \
+                const p = document.querySelector('.para.fnd'); return [s.backgroundColor, s.color, \
+                getComputedStyle(document.querySelector('aside')).display, \
+                getComputedStyle(p, '::before').content, \
+                getComputedStyle(document.querySelector('.filters')).display]; })()";
+    media(&mut b, "screen", true);
+    let dark = b.eval(look);
+    assert_eq!(dark[0], "rgb(22, 24, 28)", "{dark}");
+    assert_eq!(dark[1], "rgb(228, 228, 228)", "{dark}");
+    media(&mut b, "print", false);
+    let print = b.eval(look);
+    assert_eq!(print[0], "rgb(255, 255, 255)", "{print}");
+    assert_eq!(print[2], "none", "the list is not printed: {print}");
+    assert_eq!(print[4], "none", "nor the filters: {print}");
+    assert!(
+        print[3].as_str().unwrap().contains("restatement"),
+        "{print}"
+    );
 }
 
 #[test]

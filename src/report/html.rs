@@ -411,6 +411,11 @@ impl Page {
             o.push('>');
             let mut at = start;
             for (i, p) in r.pieces.iter().enumerate() {
+                // Regions never overlap (paragraphs do not); should one, its text is written
+                // once, in the first.
+                if p.start < at || p.end > end {
+                    continue;
+                }
                 esc(&text[at..p.start], o);
                 let _ = write!(o, "<span class=\"w\" id=\"w{g}-{}\">", r.first_piece + i);
                 esc(&text[p.start..p.end], o);
