@@ -146,6 +146,18 @@ pub struct CheckReport {
     pub findings: Vec<CheckFinding>,
     /// Inputs that could not be read or walked.
     pub errors: Vec<Error>,
+    /// The text of every file that has a finding or is the source of one, by path, for
+    /// printers that show the text (HTML).
+    pub texts: BTreeMap<String, FileText>,
+}
+
+/// A file's text as `deja check` read it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FileText {
+    /// The text, as in the file.
+    pub text: String,
+    /// The language of its stopwords and stems (from its settings).
+    pub language: String,
 }
 
 impl CheckReport {
@@ -467,11 +479,26 @@ impl Workspace {
                 f.baselined = ok;
             }
         }
+        let involved: HashSet<&str> = (findings.iter())
+            .flat_map(|f| {
+                std::iter::once(f.location.path.as_str())
+                    .chain(f.sources.iter().map(|s| s.location.path.as_str()))
+            })
+            .collect();
+        let texts = (works.iter())
+            .filter(|w| involved.contains(w.path.as_str()))
+            .map(|w| {
+                let language = self.settings[w.settings].doc.language.clone();
+                let text = w.text.clone();
+                (w.path.clone(), FileText { text, language })
+            })
+            .collect();
         CheckReport {
             documents: works.len(),
             checked: works.iter().filter(|w| w.target).count(),
             findings,
             errors: Vec::new(),
+            texts,
         }
     }
 }

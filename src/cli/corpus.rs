@@ -377,8 +377,11 @@ pub fn note_spills(report: &deja::corpus::CorpusReport, quiet: bool) {
 }
 
 pub fn run(args: CorpusArgs) -> Result<Outcome> {
-    if matches!(args.common.format, Format::Sarif | Format::Github) {
-        bail!("--format sarif and github report findings of `doc` and `check`; corpus writes human, json or jsonl");
+    if matches!(
+        args.common.format,
+        Format::Sarif | Format::Github | Format::Html
+    ) {
+        bail!("--format sarif, github and html report findings of `doc` and `check`; corpus writes human, json or jsonl");
     }
     args.common.init_threads();
     let progress = Progress::new(args.common.quiet);

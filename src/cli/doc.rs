@@ -117,7 +117,7 @@ pub fn run(args: DocArgs) -> Result<Outcome> {
 
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    let mut printer = doc_printer(args.common.format, args.common.color());
+    let mut printer = doc_printer(args.common.format, args.common.color(), &args.lang)?;
     let mut findings = 0;
     let mut batch: Vec<(Document, Markup)> = Vec::new();
     let mut batch_bytes = 0;

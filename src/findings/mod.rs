@@ -15,7 +15,7 @@
 //! Submodules: `boilerplate` (what is not prose), `recap` (where a paragraph sits),
 //! `postings` (the inverted indexes and rarity weights), `features` and `model` (the
 //! restatement decision; `weights` is generated), `evidence` (the best sentence of each
-//! source).
+//! source), `shared` (the words and phrases a finding shares with a source, for frontends).
 
 use crate::error::Result;
 use crate::segment::{prose, Markup, Prose, Segment, SegmentKind};
@@ -33,6 +33,7 @@ mod features;
 mod model;
 mod postings;
 mod recap;
+pub mod shared;
 mod weights;
 
 use boilerplate::{is_boilerplate, is_emphasis_heading, is_sign_off, link_ranges, within};
@@ -44,6 +45,7 @@ use postings::{Postings, Weights};
 use recap::places;
 
 pub use features::NAMES as FEATURE_NAMES;
+pub use shared::{shared_words, SharedWords, Words};
 
 /// Options of the intra-document analysis.
 #[derive(Clone, Debug)]

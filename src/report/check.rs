@@ -1,6 +1,7 @@
 //! Printers of `deja check`: human (each finding with its evidence), json and jsonl; SARIF and
-//! GitHub annotations live in `sarif.rs` and `github.rs`. All print only the findings that the
-//! baseline does not accept, in path and position order.
+//! GitHub annotations live in `sarif.rs` and `github.rs`, the HTML page in `html.rs`. All but
+//! the page (which lists them apart) print only the findings that the baseline does not accept,
+//! in path and position order.
 
 use super::{Format, JSON_VERSION};
 use crate::check::{CheckFinding, CheckReport, CheckSource};
@@ -38,6 +39,7 @@ pub fn write_check(
         }
         Format::Sarif => super::sarif::write_check_sarif(out, report),
         Format::Github => super::github::write_check_github(out, report),
+        Format::Html => super::html::write_check_html(out, report),
     }
 }
 

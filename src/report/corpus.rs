@@ -17,7 +17,7 @@ pub fn write_corpus(
         Format::Json => write_json(out, report),
         Format::Jsonl => write_jsonl(out, report),
         Format::Human => write_human(out, report, color),
-        Format::Sarif | Format::Github => Err(io::Error::new(
+        Format::Sarif | Format::Github | Format::Html => Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             "--format sarif and github report findings of `doc` and `check`; corpus writes human, json or jsonl",
         )),

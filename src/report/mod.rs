@@ -1,9 +1,10 @@
-//! Report: result types → human, json and jsonl output. One printer per format, all fed
-//! by the same [`DocReport`]s, writing to any `impl Write`, in input order.
+//! Report: result types → human, json, jsonl, sarif, github and html output. One printer per
+//! format, all fed by the same [`DocReport`]s, writing to any `impl Write`, in input order.
 
 mod check;
 mod corpus;
 pub mod github;
+mod html;
 mod human;
 mod json;
 pub mod sarif;
@@ -11,6 +12,7 @@ pub mod sarif;
 pub use check::{describe, level, source_verb, write_check};
 pub use corpus::write_corpus;
 pub use github::GithubDocPrinter;
+pub use html::{write_check_html, HtmlDocPrinter};
 pub use human::HumanDocPrinter;
 pub use json::{JsonDocPrinter, JsonlDocPrinter};
 pub use sarif::SarifDocPrinter;
@@ -31,6 +33,8 @@ pub enum Format {
     Sarif,
     /// GitHub Actions workflow commands (annotations).
     Github,
+    /// One self-contained HTML page: the text with its findings marked (doc and check).
+    Html,
 }
 
 /// Version of the JSON contract.
@@ -44,15 +48,21 @@ pub trait DocPrinter {
     fn finish(&mut self, out: &mut dyn Write) -> io::Result<()>;
 }
 
-/// A printer for `format`; `color` only affects the human format.
-pub fn doc_printer(format: Format, color: bool) -> Box<dyn DocPrinter> {
-    match format {
+/// A printer for `format`; `color` only affects the human format, `language` (that of the
+/// analysis) the words the HTML page shows as shared.
+pub fn doc_printer(
+    format: Format,
+    color: bool,
+    language: &str,
+) -> crate::Result<Box<dyn DocPrinter>> {
+    Ok(match format {
         Format::Human => Box::new(HumanDocPrinter::new(color)),
         Format::Json => Box::new(JsonDocPrinter::default()),
         Format::Jsonl => Box::new(JsonlDocPrinter),
         Format::Sarif => Box::new(SarifDocPrinter::default()),
         Format::Github => Box::new(GithubDocPrinter),
-    }
+        Format::Html => Box::new(HtmlDocPrinter::new(language)?),
+    })
 }
 
 /// The first `max` chars of `s` on one line, with an ellipsis when cut.
