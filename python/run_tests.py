@@ -9,6 +9,7 @@ numpy, pyarrow and pytest from PyPI when they are missing, builds the abi3 wheel
 pytest on python/tests against the `deja` binary (--deja, default target/release/deja),
 whose output the Python results must equal.
 """
+
 import argparse
 import glob
 import os
@@ -20,7 +21,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 VENV = os.path.join(ROOT, "target", "python-venv")
 WHEELS = os.path.join(ROOT, "target", "wheels-python")
-NEEDS = {"maturin": "maturin>=1.5,<2", "numpy": "numpy", "pyarrow": "pyarrow>=14", "pytest": "pytest", "ruff": "ruff"}
+NEEDS = {
+    "maturin": "maturin>=1.5,<2",
+    "numpy": "numpy",
+    "pyarrow": "pyarrow>=14",
+    "pytest": "pytest",
+    "ruff": "ruff",
+}
 
 
 def sh(cmd, **kw):
@@ -35,7 +42,7 @@ def venv():
     missing = [
         spec
         for mod, spec in NEEDS.items()
-        if subprocess.run([py, "-c", f"import {mod}"], capture_output=True).returncode != 0
+        if subprocess.run([py, "-c", f"import {mod}"], capture_output=True, check=False).returncode
     ]
     if missing:
         sh([py, "-m", "pip", "install", "-q", "--disable-pip-version-check", *missing])
@@ -49,7 +56,17 @@ def main():
     py = venv()
     bindir = os.path.dirname(py)
     # Lint the Python side (the Rust side has cargo clippy).
-    sh([os.path.join(bindir, "ruff"), "check", HERE, os.path.join(ROOT, "benches", "python")])
+    sh(
+        [
+            os.path.join(bindir, "ruff"),
+            "check",
+            "--no-cache",
+            "--config",
+            os.path.join(HERE, "pyproject.toml"),
+            HERE,
+            os.path.join(ROOT, "benches", "python"),
+        ]
+    )
     shutil.rmtree(WHEELS, ignore_errors=True)
     sh(
         [os.path.join(bindir, "maturin"), "build", "--release", "--locked", "-o", WHEELS],
@@ -58,13 +75,28 @@ def main():
     wheels = glob.glob(os.path.join(WHEELS, "deja-*-abi3-*.whl"))
     if len(wheels) != 1:
         sys.exit(f"expected one abi3 wheel in {WHEELS}, found {wheels}")
-    sh([py, "-m", "pip", "install", "-q", "--disable-pip-version-check",
-        "--force-reinstall", "--no-deps", wheels[0]])
+    sh(
+        [
+            py,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "--force-reinstall",
+            "--no-deps",
+            wheels[0],
+        ]
+    )
     env = dict(os.environ, DEJA_BIN=os.path.abspath(args.deja))
     # From the tests folder, so that `import deja` is the installed wheel, not the source tree.
     tests = os.path.join(HERE, "tests")
-    rc = subprocess.run([py, "-m", "pytest", "-q", "-p", "no:cacheprovider", tests, *pytest_args],
-                        cwd=tests, env=env).returncode
+    rc = subprocess.run(
+        [py, "-m", "pytest", "-q", "-p", "no:cacheprovider", tests, *pytest_args],
+        cwd=tests,
+        env=env,
+        check=False,
+    ).returncode
     sys.exit(rc)
 
 

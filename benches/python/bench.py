@@ -23,6 +23,7 @@ Each run is a fresh worker process that loads the texts and imports the tool's m
 times only the tool (so the texts' load, imports and the interpreter's start are outside); peak RSS is the worker's peak minus its
 RSS with the texts loaded. Runs are interleaved across tools; the table shows medians.
 """
+
 import argparse
 import glob
 import json
@@ -125,7 +126,8 @@ RUN = {
 
 def worker(tool, corpus):
     """Loads the texts, times the tool, prints {seconds, rss, pairs} as JSON."""
-    records = [json.loads(line) for line in open(corpus, encoding="utf-8")]
+    with open(corpus, encoding="utf-8") as f:
+        records = [json.loads(line) for line in f]
     texts = [r["text"] for r in records]
     ids = [r["id"] for r in records]
     # Imports happen once per session, not per corpus: outside the timing.
@@ -149,14 +151,27 @@ def venv():
     if not os.path.exists(py):
         sh([sys.executable, "-m", "venv", VENV])
     need = ["maturin", "numpy", "pyarrow", "rensa", "datasketch"]
-    if subprocess.run([py, "-c", "import " + ", ".join(need)], capture_output=True).returncode:
+    ok = subprocess.run([py, "-c", "import " + ", ".join(need)], capture_output=True, check=False)
+    if ok.returncode:
         sh([py, "-m", "pip", "install", "-q", *need])
     wheels = os.path.join(WORK, "wheels")
     shutil.rmtree(wheels, ignore_errors=True)
-    sh([os.path.join(VENV, "bin", "maturin"), "build", "--release", "--locked", "-o", wheels],
-       cwd=os.path.join(ROOT, "python"))
-    sh([py, "-m", "pip", "install", "-q", "--force-reinstall", "--no-deps",
-        *glob.glob(os.path.join(wheels, "*.whl"))])
+    sh(
+        [os.path.join(VENV, "bin", "maturin"), "build", "--release", "--locked", "-o", wheels],
+        cwd=os.path.join(ROOT, "python"),
+    )
+    sh(
+        [
+            py,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--force-reinstall",
+            "--no-deps",
+            *glob.glob(os.path.join(wheels, "*.whl")),
+        ]
+    )
     return py
 
 
@@ -168,7 +183,9 @@ def truth(corpus, name):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--docs", type=int, default=10000)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--skip-datasketch", action="store_true")
@@ -183,11 +200,14 @@ def main():
         with open(synth, "w") as f:
             sh([sys.executable, os.path.join(COMPARE, "synth.py"), "--docs", str(a.docs)], stdout=f)
     tools = [t for t in TOOLS if not (a.skip_datasketch and t == "datasketch")]
-    print(f"{'corpus':<14}{'docs':>7}{'MB':>7}  {'tool':<14}{'s (median)':>11}{'min':>8}{'max':>8}"
-          f"{'RSS MB':>8}{'pairs':>7}{'recall':>8}{'prec.':>8}  vs deja Sketcher")
+    print(
+        f"{'corpus':<14}{'docs':>7}{'MB':>7}  {'tool':<14}{'s (median)':>11}{'min':>8}{'max':>8}"
+        f"{'RSS MB':>8}{'pairs':>7}{'recall':>8}{'prec.':>8}  vs deja Sketcher"
+    )
     for name, corpus in [("dev", DEV), (f"synth-{a.docs}", synth)]:
         want = truth(corpus, name)
-        docs = sum(1 for _ in open(corpus))
+        with open(corpus) as f:
+            docs = sum(1 for _ in f)
         mb = os.path.getsize(corpus) / 1e6
         runs = {t: [] for t in tools}
         for _ in range(a.repeat):
@@ -202,9 +222,12 @@ def main():
             got = set(map(tuple, runs[t][0]["pairs"]))
             tp = len(got & want)
             med = statistics.median(secs)
-            print(f"{name:<14}{docs:>7}{mb:>7.1f}  {t:<14}{med:>11.3f}{min(secs):>8.3f}{max(secs):>8.3f}"
-                  f"{statistics.median(r['rss'] for r in runs[t]):>8.0f}{len(got):>7}"
-                  f"{tp / len(want):>8.4f}{tp / max(1, len(got)):>8.4f}  {med / base:>6.1f}x", flush=True)
+            print(
+                f"{name:<14}{docs:>7}{mb:>7.1f}  {t:<14}{med:>11.3f}{min(secs):>8.3f}{max(secs):>8.3f}"
+                f"{statistics.median(r['rss'] for r in runs[t]):>8.0f}{len(got):>7}"
+                f"{tp / len(want):>8.4f}{tp / max(1, len(got)):>8.4f}  {med / base:>6.1f}x",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

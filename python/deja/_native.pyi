@@ -1,17 +1,19 @@
 """Type stubs of deja's native module (``deja._native``), re-exported by ``deja``."""
 
-from typing import Any, Dict, Iterable, List, Literal, Optional, Sequence, Tuple, TypedDict, Union
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal, TypedDict
 
 import numpy as np
 import numpy.typing as npt
+from typing_extensions import TypeAlias
 
 __version__: str
 
-Id = Union[str, int]
-Markup = Literal["auto", "markdown", "rst", "asciidoc", "text"]
-Words = Literal["alnum", "unicode"]
-SketchKind = Literal["oph", "minhash"]
-VerifyKind = Literal["exact", "estimate"]
+Id: TypeAlias = str | int
+Markup: TypeAlias = Literal["auto", "markdown", "rst", "asciidoc", "text"]
+Words: TypeAlias = Literal["alnum", "unicode"]
+SketchKind: TypeAlias = Literal["oph", "minhash"]
+VerifyKind: TypeAlias = Literal["exact", "estimate"]
 
 class DejaError(ValueError):
     """An input or option deja cannot use; the message is the CLI's."""
@@ -36,7 +38,7 @@ class Evidence(TypedDict):
     end: int
     line: int
     score: float
-    sentence: Optional[SentenceRef]
+    sentence: SentenceRef | None
 
 class Finding(TypedDict, total=False):
     kind: Literal["duplicate", "near_duplicate", "restatement"]
@@ -45,20 +47,20 @@ class Finding(TypedDict, total=False):
     end: int
     line: int
     score: float
-    sources: List[Evidence]
-    explain: Dict[str, Any]
+    sources: list[Evidence]
+    explain: dict[str, Any]
 
 class DocReport(TypedDict, total=False):
     id: Id
     bytes: int
-    paragraphs: List[Paragraph]
-    findings: List[Finding]
-    near_misses: List[Dict[str, Any]]
+    paragraphs: list[Paragraph]
+    findings: list[Finding]
+    near_misses: list[dict[str, Any]]
 
 def doc(
     text: str,
     *,
-    id: Optional[Id] = None,
+    id: Id | None = None,
     markup: Markup = "auto",
     threshold: float = 0.55,
     near_duplicate_threshold: float = 0.5,
@@ -67,7 +69,7 @@ def doc(
     min_content_words: int = 4,
     lang: str = "english",
     explain: bool = False,
-    near_miss: Optional[float] = None,
+    near_miss: float | None = None,
 ) -> DocReport:
     """The report of ``deja doc`` on one text: ``documents[0]`` of ``--format json``.
 
@@ -78,7 +80,7 @@ def doc(
 def strip(
     text: str,
     *,
-    id: Optional[Id] = None,
+    id: Id | None = None,
     markup: Markup = "auto",
     threshold: float = 0.55,
     near_duplicate_threshold: float = 0.5,
@@ -98,12 +100,12 @@ class Pair(TypedDict):
 
 class Cluster(TypedDict):
     representative: Id
-    members: List[Id]
+    members: list[Id]
 
 class RepeatedParagraph(TypedDict):
     text: str
     count: int
-    documents: List[Id]
+    documents: list[Id]
 
 class CorpusReport(TypedDict):
     version: int
@@ -121,12 +123,12 @@ class CorpusReport(TypedDict):
     cluster_count: int
     duplicate_documents: int
     repeated_paragraph_count: int
-    pairs: List[Pair]
-    clusters: List[Cluster]
-    repeated_paragraphs: List[RepeatedParagraph]
+    pairs: list[Pair]
+    clusters: list[Cluster]
+    repeated_paragraphs: list[RepeatedParagraph]
 
-Record = Union[str, Tuple[Id, str], Dict[str, Any]]
-Records = Union[Iterable[Record], Any]  # or an Arrow table / record batch reader
+Record: TypeAlias = str | tuple[Id, str] | dict[str, Any]
+Records: TypeAlias = Iterable[Record] | Any  # or an Arrow table / record batch reader
 
 def corpus(
     records: Records,
@@ -138,10 +140,10 @@ def corpus(
     words: Words = "alnum",
     sketch: SketchKind = "oph",
     recall: float = 0.95,
-    bands: Optional[int] = None,
-    rows: Optional[int] = None,
+    bands: int | None = None,
+    rows: int | None = None,
     verify: VerifyKind = "exact",
-    memory: Optional[str] = None,
+    memory: str | None = None,
     min_repeat: int = 3,
     min_paragraph_words: int = 2,
     paragraphs: bool = True,
@@ -165,10 +167,10 @@ def dedup(
     words: Words = "alnum",
     sketch: SketchKind = "oph",
     recall: float = 0.95,
-    bands: Optional[int] = None,
-    rows: Optional[int] = None,
+    bands: int | None = None,
+    rows: int | None = None,
     verify: VerifyKind = "exact",
-    memory: Optional[str] = None,
+    memory: str | None = None,
     text_field: str = "text",
     id_field: str = "id",
 ) -> Any:
@@ -179,7 +181,7 @@ def dedup(
 
 # --- building blocks -----------------------------------------------------------------------
 
-Texts = Union[Sequence[str], Any]  # or a pyarrow string array / chunked array
+Texts: TypeAlias = Sequence[str] | Any  # or a pyarrow string array / chunked array
 
 class Sketcher:
     """Signatures, band keys and compact shingle sets of many texts, as ``deja corpus``
@@ -200,8 +202,8 @@ class Sketcher:
         sketch: SketchKind = "oph",
         threshold: float = 0.8,
         recall: float = 0.95,
-        bands: Optional[int] = None,
-        rows: Optional[int] = None,
+        bands: int | None = None,
+        rows: int | None = None,
     ) -> None: ...
     def signatures(self, texts: Texts) -> npt.NDArray[np.uint32]:
         """``(len(texts), num_perm)`` MinHash / one-permutation signatures."""
@@ -209,17 +211,17 @@ class Sketcher:
         """``(len(texts), bands)`` LSH band keys (0 for a text without words)."""
     def shingle_sets(self, texts: Texts) -> Any:
         """A ``pyarrow.LargeListArray`` of ``uint32``: each text's compact shingle set."""
-    def sketch(self, texts: Texts) -> Tuple[npt.NDArray[np.uint64], Any]:
+    def sketch(self, texts: Texts) -> tuple[npt.NDArray[np.uint64], Any]:
         """``(band_keys, shingle_sets)`` in one pass over the texts."""
 
 def candidates(band_keys: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint32]:
     """``(m, 2)`` pairs of rows that share a band key, ``a < b``, sorted."""
 
 def verify(
-    pairs: Union[npt.ArrayLike, Sequence[Tuple[int, int]]],
+    pairs: npt.ArrayLike | Sequence[tuple[int, int]],
     sets: Any,
     threshold: float = 0.8,
-) -> Tuple[npt.NDArray[np.uint32], npt.NDArray[np.float64]]:
+) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.float64]]:
     """The pairs whose exact Jaccard of compact sets is ≥ threshold, and their similarity."""
 
 def jaccard(a: Sequence[int], b: Sequence[int]) -> float:

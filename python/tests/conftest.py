@@ -21,7 +21,7 @@ def deja_bin():
 
 def run_cli(*args, check=True):
     """Runs the CLI from the repository root: (exit code, stdout, stderr)."""
-    p = subprocess.run([deja_bin(), *args], cwd=ROOT, capture_output=True, text=True)
+    p = subprocess.run([deja_bin(), *args], cwd=ROOT, capture_output=True, text=True, check=False)
     if check and p.returncode not in (0, 1):
         raise AssertionError(f"deja {' '.join(args)} exited {p.returncode}: {p.stderr}")
     return p.returncode, p.stdout, p.stderr
@@ -29,6 +29,11 @@ def run_cli(*args, check=True):
 
 def cli_json(*args):
     return json.loads(run_cli(*args)[1])
+
+
+def read_text(path):
+    with open(path, encoding="utf-8") as f:
+        return f.read()
 
 
 def read_jsonl(path):

@@ -4,10 +4,9 @@ pairs as `deja corpus` from band keys + candidates + verify."""
 import threading
 import time
 
+import deja
 import numpy as np
 import pytest
-
-import deja
 from conftest import DEV_SAMPLE, cli_json
 
 pa = pytest.importorskip("pyarrow")
@@ -39,10 +38,18 @@ def test_shapes_and_types(texts):
 def test_same_seed_same_signature_and_arrow_input(texts):
     sk = deja.Sketcher(64, 3, seed=7, words="unicode", sketch="minhash")
     a = sk.signatures(texts)
-    assert (a == deja.Sketcher(64, 3, seed=7, words="unicode", sketch="minhash").signatures(texts)).all()
-    assert not (a == deja.Sketcher(64, 3, seed=8, words="unicode", sketch="minhash").signatures(texts)).all()
-    for arrow in (pa.array(texts), pa.array(texts, pa.large_string()),
-                  pa.chunked_array([texts[:50], texts[50:]]), pa.array(texts, pa.string_view())):
+    assert (
+        a == deja.Sketcher(64, 3, seed=7, words="unicode", sketch="minhash").signatures(texts)
+    ).all()
+    assert not (
+        a == deja.Sketcher(64, 3, seed=8, words="unicode", sketch="minhash").signatures(texts)
+    ).all()
+    for arrow in (
+        pa.array(texts),
+        pa.array(texts, pa.large_string()),
+        pa.chunked_array([texts[:50], texts[50:]]),
+        pa.array(texts, pa.string_view()),
+    ):
         assert (sk.signatures(arrow) == a).all()
     assert sk.signatures([]).shape == (0, 64)
 
@@ -56,8 +63,10 @@ def test_blocks_give_the_clis_pairs(dev_sample, texts):
     assert len(cand) == want["candidates"]
     pairs, sim = deja.verify(cand, sets, 0.8)
     ids = [r["id"] for r in dev_sample]
-    got = [{"a": ids[a], "b": ids[b], "similarity": round(float(s), 4)}
-           for (a, b), s in zip(pairs.tolist(), sim)]
+    got = [
+        {"a": ids[a], "b": ids[b], "similarity": round(float(s), 4)}
+        for (a, b), s in zip(pairs.tolist(), sim)
+    ]
     assert got == want["pairs"]
     # The similarities are the exact Jaccard of the sets.
     a, b = pairs[0]

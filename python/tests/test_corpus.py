@@ -3,9 +3,8 @@
 import json
 import os
 
-import pytest
-
 import deja
+import pytest
 from conftest import CORPUS_DEV, DATA, DEV_SAMPLE, cli_json, read_jsonl, run_cli
 
 pa = pytest.importorskip("pyarrow")
@@ -48,9 +47,11 @@ def test_input_shapes_agree(dev_sample):
     texts = [r["text"] for r in dev_sample]
     by_position = deja.corpus(texts)
     assert by_position["pairs"] == [
-        {"a": dev_sample.index(next(r for r in dev_sample if r["id"] == p["a"])),
-         "b": dev_sample.index(next(r for r in dev_sample if r["id"] == p["b"])),
-         "similarity": p["similarity"]}
+        {
+            "a": dev_sample.index(next(r for r in dev_sample if r["id"] == p["a"])),
+            "b": dev_sample.index(next(r for r in dev_sample if r["id"] == p["b"])),
+            "similarity": p["similarity"],
+        }
         for p in want["pairs"]
     ]
     string_ids = pa.table({"id": [f"d{r['id']}" for r in dev_sample], "text": texts})
@@ -70,8 +71,9 @@ def test_dedup_equals_cli(dev_sample, tmp_path):
 
 
 def test_bad_records_and_options():
-    code, _, err = run_cli("corpus", os.path.join(DATA, "corpus", "clean.jsonl"),
-                           "--threshold", "1.5", check=False)
+    code, _, err = run_cli(
+        "corpus", os.path.join(DATA, "corpus", "clean.jsonl"), "--threshold", "1.5", check=False
+    )
     assert code == 2
     with pytest.raises(deja.DejaError) as e:
         deja.corpus(["a b c"], threshold=1.5)
@@ -89,7 +91,9 @@ def test_bad_records_and_options():
     with pytest.raises(deja.DejaError, match="no column"):
         deja.corpus(pa.table({"body": ["x"]}))
     # Duplicate ids and empty documents are warnings in the CLI: counted, not errors.
-    r = deja.corpus([("x", "same words here and there"), ("x", ""), ("y", "same words here and there")])
+    r = deja.corpus(
+        [("x", "same words here and there"), ("x", ""), ("y", "same words here and there")]
+    )
     assert r["documents"] == 3 and r["pairs"] == [{"a": "x", "b": "y", "similarity": 1.0}]
 
 

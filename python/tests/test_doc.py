@@ -5,10 +5,9 @@ import json
 import os
 import subprocess
 
-import pytest
-
 import deja
-from conftest import DATA, ROOT, SEED, cli_json, deja_bin, run_cli
+import pytest
+from conftest import DATA, ROOT, SEED, cli_json, deja_bin, read_text, run_cli
 
 
 def rel(path):
@@ -16,7 +15,7 @@ def rel(path):
 
 
 def test_seed_equals_cli():
-    text = open(SEED, encoding="utf-8").read()
+    text = read_text(SEED)
     want = cli_json("doc", rel(SEED), "--format", "json")["documents"][0]
     got = deja.doc(text, id=rel(SEED))
     assert got == want
@@ -31,18 +30,29 @@ def test_seed_equals_cli():
     + sorted(glob.glob(os.path.join(DATA, "markup", "*"))),
 )
 def test_fixtures_equal_cli(path):
-    text = open(path, encoding="utf-8").read()
+    text = read_text(path)
     want = cli_json("doc", rel(path), "--format", "json")["documents"][0]
     assert deja.doc(text, id=rel(path)) == want
 
 
 def test_options_and_explain_equal_cli():
-    text = open(SEED, encoding="utf-8").read()
-    args = ["--threshold", "0.4", "--near-duplicate-threshold", "0.6", "--explain",
-            "--near-miss", "0.01"]
+    text = read_text(SEED)
+    args = [
+        "--threshold",
+        "0.4",
+        "--near-duplicate-threshold",
+        "0.6",
+        "--explain",
+        "--near-miss",
+        "0.01",
+    ]
     want = cli_json("doc", rel(SEED), "--format", "json", *args)["documents"][0]
     got = deja.doc(
-        text, id=rel(SEED), threshold=0.4, near_duplicate_threshold=0.6, explain=True,
+        text,
+        id=rel(SEED),
+        threshold=0.4,
+        near_duplicate_threshold=0.6,
+        explain=True,
         near_miss=0.01,
     )
     assert got == want
@@ -50,13 +60,13 @@ def test_options_and_explain_equal_cli():
 
 
 def test_no_id_reads_markdown_as_stdin():
-    text = open(SEED, encoding="utf-8").read()
+    text = read_text(SEED)
     p = subprocess.run(
         [deja_bin(), "doc", "-", "--format", "json"],
         input=text,
+        check=True,
         capture_output=True,
         text=True,
-        check=True,
     )
     want = json.loads(p.stdout)["documents"][0]
     assert deja.doc(text) == want
@@ -64,7 +74,7 @@ def test_no_id_reads_markdown_as_stdin():
 
 
 def test_strip_equals_cli():
-    text = open(SEED, encoding="utf-8").read()
+    text = read_text(SEED)
     _, want, _ = run_cli("doc", rel(SEED), "--strip")
     got = deja.strip(text, id=rel(SEED))
     assert got == want
