@@ -105,14 +105,41 @@ fn sketch_params(
 // ---------------------------------------------------------------------------------------
 // Texts in: a pyarrow string array (zero-copy) or a sequence of str.
 
-/// Texts borrowed from Arrow string arrays, or copied out of Python strings.
-enum Texts {
+/// Texts borrowed from Arrow string arrays or from Python str objects (Python ≥ 3.10), or
+/// copied out of them (Python 3.9).
+enum Texts<'py> {
     Arrow(Vec<ArrayRef>),
+    Python(Vec<Bound<'py, PyString>>),
     Owned(Vec<String>),
 }
 
-impl Texts {
-    fn from_py(obj: &Bound<PyAny>) -> PyResult<Texts> {
+// In the stable ABI from Python 3.10 (PyO3 declares it only for abi3 builds of ≥ 3.10), and
+// exported by every CPython 3: called only when the running Python is ≥ 3.10.
+extern "C" {
+    fn PyUnicode_AsUTF8AndSize(
+        unicode: *mut pyo3::ffi::PyObject,
+        size: *mut pyo3::ffi::Py_ssize_t,
+    ) -> *const std::os::raw::c_char;
+}
+
+/// The UTF-8 text of `s`, read in place: CPython keeps it with the str (computed once), so
+/// it lives as long as `s`.
+fn utf8_in_place<'a>(s: &'a Bound<'_, PyString>) -> PyResult<&'a str> {
+    let mut size: pyo3::ffi::Py_ssize_t = 0;
+    // SAFETY: `s` is a live str and we hold the GIL (a `Bound`); on success the buffer is
+    // valid UTF-8 of `size` bytes owned by `s`, which is immutable and outlives `'a`.
+    unsafe {
+        let data = PyUnicode_AsUTF8AndSize(s.as_ptr(), &mut size);
+        if data.is_null() {
+            return Err(PyErr::fetch(s.py()));
+        }
+        let bytes = std::slice::from_raw_parts(data.cast::<u8>(), size as usize);
+        Ok(std::str::from_utf8_unchecked(bytes))
+    }
+}
+
+impl<'py> Texts<'py> {
+    fn from_py(obj: &Bound<'py, PyAny>) -> PyResult<Texts<'py>> {
         if obj.hasattr("__arrow_c_array__")? || obj.hasattr("__arrow_c_stream__")? {
             let array: AnyArray = obj.extract()?;
             let reader = array.into_reader()?;
@@ -129,24 +156,32 @@ impl Texts {
                 "texts: expected a sequence of str or a pyarrow string array, got one str",
             ));
         }
-        let mut out = Vec::new();
+        let mut strs = Vec::new();
         for (i, item) in obj.try_iter()?.enumerate() {
             let item = item?;
-            let s = item.cast::<PyString>().map_err(|_| {
+            let s = item.cast_into::<PyString>().map_err(|e| {
                 PyTypeError::new_err(format!(
                     "texts[{i}]: expected str, got {}",
-                    type_name(&item)
+                    type_name(e.into_inner().as_any())
                 ))
             })?;
-            out.push(s.to_cow()?.into_owned());
+            strs.push(s);
         }
-        Ok(Texts::Owned(out))
+        if obj.py().version_info() >= (3, 10) {
+            return Ok(Texts::Python(strs));
+        }
+        let owned = strs
+            .iter()
+            .map(|s| s.to_cow().map(|c| c.into_owned()))
+            .collect::<PyResult<_>>()?;
+        Ok(Texts::Owned(owned))
     }
 
     /// Every text as a `&str` (a null is an empty text).
-    fn strs(&self) -> Vec<&str> {
-        match self {
+    fn strs(&self) -> PyResult<Vec<&str>> {
+        Ok(match self {
             Texts::Owned(v) => v.iter().map(String::as_str).collect(),
+            Texts::Python(v) => v.iter().map(utf8_in_place).collect::<PyResult<_>>()?,
             Texts::Arrow(chunks) => {
                 let mut out = Vec::new();
                 for c in chunks {
@@ -154,7 +189,7 @@ impl Texts {
                 }
                 out
             }
-        }
+        })
     }
 }
 
@@ -275,10 +310,9 @@ impl Sketcher {
         guard(|| {
             let texts = Texts::from_py(texts)?;
             let np = self.inner.params().num_perm;
-            let (n, flat) = py.detach(|| {
-                let strs = texts.strs();
-                (strs.len(), self.inner.signatures(&strs))
-            });
+            let strs = texts.strs()?;
+            let flat = py.detach(|| self.inner.signatures(&strs));
+            let n = strs.len();
             matrix(py, flat, n, np)
         })
     }
@@ -293,10 +327,9 @@ impl Sketcher {
         guard(|| {
             let texts = Texts::from_py(texts)?;
             let bands = self.inner.banding().bands;
-            let (n, flat) = py.detach(|| {
-                let strs = texts.strs();
-                (strs.len(), self.inner.band_keys(&strs))
-            });
+            let strs = texts.strs()?;
+            let flat = py.detach(|| self.inner.band_keys(&strs));
+            let n = strs.len();
             matrix(py, flat, n, bands)
         })
     }
@@ -310,7 +343,8 @@ impl Sketcher {
     ) -> PyResult<Bound<'py, PyAny>> {
         guard(|| {
             let texts = Texts::from_py(texts)?;
-            let sets = py.detach(|| self.inner.shingle_sets(&texts.strs()));
+            let strs = texts.strs()?;
+            let sets = py.detach(|| self.inner.shingle_sets(&strs));
             sets_to_arrow(py, sets)
         })
     }
@@ -324,10 +358,9 @@ impl Sketcher {
         guard(|| {
             let texts = Texts::from_py(texts)?;
             let bands = self.inner.banding().bands;
-            let (n, (keys, sets)) = py.detach(|| {
-                let strs = texts.strs();
-                (strs.len(), self.inner.sketch(&strs))
-            });
+            let strs = texts.strs()?;
+            let (keys, sets) = py.detach(|| self.inner.sketch(&strs));
+            let n = strs.len();
             Ok((matrix(py, keys, n, bands)?, sets_to_arrow(py, sets)?))
         })
     }

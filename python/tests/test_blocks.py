@@ -136,3 +136,14 @@ def test_gil_is_released(texts):
     # With the GIL held for the whole call, the counter could only move at its edges.
     assert elapsed > 0.05, elapsed
     assert during > 10_000, (during, elapsed)
+
+
+def test_str_inputs_in_place_and_copied_agree(texts):
+    """str are read in place (Python >= 3.10) or copied (3.9): same results as Arrow."""
+    sk = deja.Sketcher()
+    np_str = np.array(texts[:20])  # numpy.str_ items are str subclasses
+    want = sk.signatures(pa.array(texts[:20]))
+    assert (sk.signatures(np_str) == want).all()
+    assert (sk.signatures(tuple(texts[:20])) == want).all()
+    with pytest.raises(UnicodeEncodeError):
+        sk.signatures(["fine", "lone surrogate \ud800"])
