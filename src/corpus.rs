@@ -274,7 +274,18 @@ impl Sketcher {
         doc: &Document,
         with_set: bool,
     ) -> SketchedDoc {
-        let text = &doc.text;
+        self.sketch_text(scratch, doc.id.to_string(), &doc.text, with_set)
+    }
+
+    /// [`Sketcher::sketch_with`] of a borrowed text under the id `id` (JSON text), for callers
+    /// that hold texts elsewhere (an Arrow column, a Python list).
+    pub fn sketch_text(
+        &self,
+        scratch: &mut Scratch,
+        id: String,
+        text: &str,
+        with_set: bool,
+    ) -> SketchedDoc {
         let Scratch {
             words,
             starts,
@@ -302,7 +313,7 @@ impl Sketcher {
             }
         };
         SketchedDoc {
-            id: doc.id.to_string(),
+            id,
             signature,
             set: with_set.then(|| verify::compact_hashes(shingles)),
             words: words.len(),
@@ -420,6 +431,18 @@ impl CorpusReport {
     /// The id of document `doc` as a JSON value.
     pub fn id(&self, doc: u32) -> Value {
         serde_json::from_str(&self.ids[doc as usize]).unwrap_or(Value::Null)
+    }
+
+    /// For each document, whether it is a near-duplicate that `dedup` drops: a member of a
+    /// cluster other than its representative.
+    pub fn dropped(&self) -> Vec<bool> {
+        let mut drop = vec![false; self.documents()];
+        for c in &self.clusters {
+            for &d in &c[1..] {
+                drop[d as usize] = true;
+            }
+        }
+        drop
     }
 }
 

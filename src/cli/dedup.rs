@@ -92,12 +92,7 @@ pub fn run(mut args: DedupArgs) -> Result<Outcome> {
         &mut problems,
         &progress,
     )?;
-    let mut drop = vec![false; report.documents()];
-    for c in &report.clusters {
-        for &d in &c[1..] {
-            drop[d as usize] = true;
-        }
-    }
+    let drop = report.dropped();
     let sketcher = Sketcher::new(report.params, true, args.corpus.min_paragraph_words);
 
     // Pass 2: copy kept records through.

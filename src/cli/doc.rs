@@ -89,24 +89,17 @@ const BATCH_BYTES: usize = 64 << 20;
 
 pub fn run(args: DocArgs) -> Result<Outcome> {
     args.common.init_threads();
-    let unit = |name: &str, v: f64| {
-        if (0.0..=1.0).contains(&v) {
-            Ok(v)
-        } else {
-            Err(Error::Option(format!(
-                "--{name} must be between 0 and 1, got {v}"
-            )))
-        }
-    };
     let opts = DocOptions {
         shingle_size: args.shingle_size.max(1),
-        restatement_threshold: unit("threshold", args.threshold)?,
-        near_duplicate_threshold: unit("near-duplicate-threshold", args.near_duplicate_threshold)?,
-        duplicate_threshold: unit("duplicate-threshold", args.duplicate_threshold)?,
+        restatement_threshold: args.threshold,
+        near_duplicate_threshold: args.near_duplicate_threshold,
+        duplicate_threshold: args.duplicate_threshold,
         min_content_words: args.min_content_words,
         language: args.lang.clone(),
         explain: args.explain,
-        near_miss: unit("near-miss", args.near_miss.unwrap_or(args.threshold / 2.0))?,
+        near_miss: args
+            .near_miss
+            .unwrap_or(DocOptions::default_near_miss(args.threshold)),
         ..DocOptions::default()
     };
     let analyzer = DocAnalyzer::new(opts)?;
@@ -192,24 +185,16 @@ fn skippable(source: &Source, e: &Error) -> bool {
     ) && matches!(e, Error::Binary { .. })
 }
 
-/// The document without its redundant paragraphs: each is removed with its indentation, its
-/// line ending and the blank lines after it ([`deja::segment::removal_span`]); every other
-/// byte is kept. `--format jsonl` writes `{id, text}` records.
+/// The document without its redundant paragraphs ([`DocReport::stripped`]: each with its
+/// indentation, line ending and the blank lines after it); `--format jsonl` writes `{id, text}`
+/// records.
 fn write_stripped(
     out: &mut dyn Write,
     doc: &Document,
     report: &DocReport,
     format: Format,
 ) -> Result<()> {
-    let text = &doc.text;
-    let mut kept = String::with_capacity(text.len());
-    let mut pos = 0;
-    for f in &report.findings {
-        let cut = deja::segment::removal_span(text, f.span);
-        kept.push_str(&text[pos.min(cut.start)..cut.start]);
-        pos = cut.end.max(pos);
-    }
-    kept.push_str(&text[pos.min(text.len())..]);
+    let kept = report.stripped(&doc.text);
     if format != Format::Jsonl {
         out.write_all(kept.as_bytes())?;
     } else {

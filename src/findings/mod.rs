@@ -17,7 +17,7 @@
 //! restatement decision; `weights` is generated), `evidence` (the best sentence of each
 //! source), `shared` (the words and phrases a finding shares with a source, for frontends).
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::segment::{prose, Markup, Prose, Segment, SegmentKind};
 use crate::shingle::{fmix64, kgrams, Shingler};
 use crate::sketch::jaccard;
@@ -87,6 +87,30 @@ impl Default for DocOptions {
             explain: false,
             near_miss: model::THRESHOLD / 2.0,
         }
+    }
+}
+
+impl DocOptions {
+    /// The near-miss floor when none is given: half the restatement threshold.
+    pub fn default_near_miss(restatement_threshold: f64) -> f64 {
+        restatement_threshold / 2.0
+    }
+
+    /// Checks that every probability and similarity is in [0, 1]; errors name the CLI flag.
+    pub fn validate(&self) -> Result<()> {
+        for (name, v) in [
+            ("threshold", self.restatement_threshold),
+            ("near-duplicate-threshold", self.near_duplicate_threshold),
+            ("duplicate-threshold", self.duplicate_threshold),
+            ("near-miss", self.near_miss),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(Error::Option(format!(
+                    "--{name} must be between 0 and 1, got {v}"
+                )));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -227,6 +251,23 @@ pub struct DocReport {
     pub near_misses: Vec<NearMiss>,
 }
 
+impl DocReport {
+    /// `text` (the text this report is of) without its redundant paragraphs (`--strip`):
+    /// each is removed with its indentation, its line ending and the blank lines after it
+    /// ([`crate::segment::removal_span`]); every other byte is kept.
+    pub fn stripped(&self, text: &str) -> String {
+        let mut kept = String::with_capacity(text.len());
+        let mut pos = 0;
+        for f in &self.findings {
+            let cut = crate::segment::removal_span(text, f.span);
+            kept.push_str(&text[pos.min(cut.start)..cut.start]);
+            pos = cut.end.max(pos);
+        }
+        kept.push_str(&text[pos.min(text.len())..]);
+        kept
+    }
+}
+
 /// What part a segment plays in the analysis.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Role {
@@ -275,8 +316,9 @@ pub struct DocAnalyzer {
 }
 
 impl DocAnalyzer {
-    /// An analyzer with `opts` (fails on an unknown language).
+    /// An analyzer with `opts` (fails on an unknown language or a value out of range).
     pub fn new(opts: DocOptions) -> Result<Self> {
+        opts.validate()?;
         Ok(DocAnalyzer {
             analyzer: Analyzer::new(&opts.language)?,
             shingler: Shingler::new(opts.shingle_size),

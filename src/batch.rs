@@ -1,0 +1,365 @@
+//! Building blocks over a batch of texts, for frontends that hold their own data (the Python
+//! package, a Spark executor): signatures, band keys and compact shingle sets of many texts at
+//! once, candidate pairs from band keys, exact verification of given pairs.
+//!
+//! These are the stages of `deja corpus` called alone (DESIGN §6), with the same hashes: a
+//! text's band keys and compact set here are the ones the corpus pipeline computes for it, so
+//! candidates and verified pairs found from them are the corpus pipeline's. Texts are
+//! borrowed; results are flat row-major buffers in input order, which a frontend hands over as
+//! numpy or Arrow arrays without a copy. Work is spread over rayon's threads.
+//!
+//! ```
+//! use deja::batch::{candidate_pairs, verify_pairs, BatchSketcher};
+//! use deja::corpus::SketchParams;
+//! let text = "the quick brown fox jumps over the lazy dog near the river bank today";
+//! let texts = [text, "something else entirely, nothing like the others at all", text];
+//! let sk = BatchSketcher::for_threshold(SketchParams::default(), 0.8, 0.95).unwrap();
+//! let (keys, sets) = sk.sketch(&texts);
+//! let candidates = candidate_pairs(&keys, sk.banding().bands).unwrap();
+//! assert_eq!(candidates, vec![(0, 2)]);
+//! let pairs = verify_pairs(&candidates, &sets.slices(), 0.8).unwrap();
+//! assert_eq!(pairs[0].similarity, 1.0);
+//! ```
+
+use crate::corpus::{Scratch, SketchParams, SketchedDoc, Sketcher};
+use crate::error::{Error, Result};
+use crate::index::{self, BandTable, Banding};
+use crate::verify::{self, ScoredPair};
+use rayon::prelude::*;
+
+/// The band key given to every band of a text without words: such a text is nobody's
+/// candidate ([`candidate_pairs`] skips the key; a real key is 0 with probability 2⁻⁶⁴).
+pub const NO_KEY: u64 = 0;
+
+/// Compact shingle sets of a batch: set `i` is `values[offsets[i]..offsets[i + 1]]`, sorted,
+/// without repeats (the layout of an Arrow `large_list<uint32>`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CompactSets {
+    /// `n + 1` offsets into `values`, starting at 0.
+    pub offsets: Vec<i64>,
+    /// All sets' values, one set after the other.
+    pub values: Vec<u32>,
+}
+
+impl CompactSets {
+    /// Number of sets.
+    pub fn len(&self) -> usize {
+        self.offsets.len().saturating_sub(1)
+    }
+
+    /// True when there is no set.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Set `i`.
+    pub fn get(&self, i: usize) -> &[u32] {
+        &self.values[self.offsets[i] as usize..self.offsets[i + 1] as usize]
+    }
+
+    /// Every set as a slice, for [`verify_pairs`].
+    pub fn slices(&self) -> Vec<&[u32]> {
+        (0..self.len()).map(|i| self.get(i)).collect()
+    }
+
+    fn from_sets(sets: Vec<Vec<u32>>) -> Self {
+        let mut offsets = Vec::with_capacity(sets.len() + 1);
+        offsets.push(0);
+        let mut values = Vec::with_capacity(sets.iter().map(Vec::len).sum());
+        for s in sets {
+            values.extend_from_slice(&s);
+            offsets.push(values.len() as i64);
+        }
+        CompactSets { offsets, values }
+    }
+}
+
+/// Signatures, band keys and compact sets of many texts, with one set of sketch parameters and
+/// one banding.
+#[derive(Clone)]
+pub struct BatchSketcher {
+    sketcher: Sketcher,
+    params: SketchParams,
+    banding: Banding,
+}
+
+impl BatchSketcher {
+    /// A sketcher for `params` and `banding`; fails on parameters `deja corpus` refuses.
+    pub fn new(params: SketchParams, banding: Banding) -> Result<Self> {
+        if params.num_perm == 0 || params.k == 0 {
+            return Err(Error::Option(
+                "--num-perm and --shingle-size must be ≥ 1".into(),
+            ));
+        }
+        let banding = Banding::by_hand(banding.bands, banding.rows, params.num_perm)?;
+        Ok(BatchSketcher {
+            sketcher: Sketcher::new(params, false, 0),
+            params,
+            banding,
+        })
+    }
+
+    /// A sketcher whose banding is chosen from `threshold` and `recall` as `deja corpus`
+    /// chooses it ([`Banding::choose`]).
+    pub fn for_threshold(params: SketchParams, threshold: f64, recall: f64) -> Result<Self> {
+        if params.num_perm == 0 {
+            return Self::new(params, Banding { bands: 1, rows: 1 });
+        }
+        Self::new(params, Banding::choose(threshold, params.num_perm, recall)?)
+    }
+
+    /// The sketch parameters.
+    pub fn params(&self) -> SketchParams {
+        self.params
+    }
+
+    /// The banding of [`BatchSketcher::band_keys`].
+    pub fn banding(&self) -> Banding {
+        self.banding
+    }
+
+    fn each<T, R>(&self, texts: &[T], with_set: bool, f: impl Fn(SketchedDoc) -> R + Sync) -> Vec<R>
+    where
+        T: AsRef<str> + Sync,
+        R: Send,
+    {
+        texts
+            .par_iter()
+            .map_init(Scratch::default, |scratch, t| {
+                f(self
+                    .sketcher
+                    .sketch_text(scratch, String::new(), t.as_ref(), with_set))
+            })
+            .collect()
+    }
+
+    /// The band keys of one sketched text into `row` ([`NO_KEY`] when it has no words).
+    fn keys_into(&self, doc: &SketchedDoc, row: &mut Vec<u64>) {
+        if doc.words == 0 {
+            row.resize(self.banding.bands, NO_KEY);
+        } else {
+            self.banding.band_keys(&doc.signature, row);
+        }
+    }
+
+    /// The signatures of `texts`, row-major: `texts.len() × num_perm` slots.
+    pub fn signatures<T: AsRef<str> + Sync>(&self, texts: &[T]) -> Vec<u32> {
+        let np = self.params.num_perm;
+        let mut out = vec![0u32; texts.len() * np];
+        out.par_chunks_mut(np).zip(texts.par_iter()).for_each_init(
+            Scratch::default,
+            |scratch, (row, t)| {
+                let d = self
+                    .sketcher
+                    .sketch_text(scratch, String::new(), t.as_ref(), false);
+                row.copy_from_slice(&d.signature);
+            },
+        );
+        out
+    }
+
+    /// The band keys of `texts`, row-major: `texts.len() × bands` keys.
+    pub fn band_keys<T: AsRef<str> + Sync>(&self, texts: &[T]) -> Vec<u64> {
+        let rows = self.each(texts, false, |d| {
+            let mut row = Vec::with_capacity(self.banding.bands);
+            self.keys_into(&d, &mut row);
+            row
+        });
+        rows.concat()
+    }
+
+    /// The compact shingle sets of `texts` (what exact verification compares).
+    pub fn shingle_sets<T: AsRef<str> + Sync>(&self, texts: &[T]) -> CompactSets {
+        CompactSets::from_sets(self.each(texts, true, |d| sorted_set(d.set)))
+    }
+
+    /// Band keys and compact sets in one pass over the texts.
+    pub fn sketch<T: AsRef<str> + Sync>(&self, texts: &[T]) -> (Vec<u64>, CompactSets) {
+        let both = self.each(texts, true, |d| {
+            let mut row = Vec::with_capacity(self.banding.bands);
+            self.keys_into(&d, &mut row);
+            (row, sorted_set(d.set))
+        });
+        let (keys, sets): (Vec<Vec<u64>>, Vec<Vec<u32>>) = both.into_iter().unzip();
+        (keys.concat(), CompactSets::from_sets(sets))
+    }
+}
+
+fn sorted_set(set: Option<Vec<u32>>) -> Vec<u32> {
+    let mut set = set.unwrap_or_default();
+    verify::make_set(&mut set);
+    set
+}
+
+/// Candidate pairs `(a, b)`, `a < b`, sorted and without repeats, of the documents whose band
+/// keys (row-major, `bands` a row, as [`BatchSketcher::band_keys`] gives them) agree in at
+/// least one band.
+pub fn candidate_pairs(keys: &[u64], bands: usize) -> Result<Vec<(u32, u32)>> {
+    if bands == 0 || !keys.len().is_multiple_of(bands) {
+        return Err(Error::Option(format!(
+            "band keys: {} keys do not make rows of {bands} bands",
+            keys.len()
+        )));
+    }
+    if keys.len() / bands > u32::MAX as usize {
+        return Err(Error::Option("more than 2^32 − 1 documents".into()));
+    }
+    let mut table = BandTable::new(usize::MAX);
+    for (doc, row) in keys.chunks_exact(bands).enumerate() {
+        for &k in row.iter().filter(|&&k| k != NO_KEY) {
+            // In memory (no budget): pushing cannot spill, so cannot fail.
+            table.push(k, doc as u32).map_err(temp_io)?;
+        }
+    }
+    index::candidate_pairs(table).map_err(temp_io)
+}
+
+fn temp_io(e: std::io::Error) -> Error {
+    Error::Io {
+        path: "(temporary files)".into(),
+        source: e,
+    }
+}
+
+/// The pairs whose exact Jaccard of compact sets is ≥ `threshold`, in the given order, with
+/// their similarity. `sets[i]` is document `i`'s set, sorted without repeats (as
+/// [`BatchSketcher::shingle_sets`] makes them); a pair naming a missing document or a set that
+/// is not sorted is an error.
+pub fn verify_pairs(
+    pairs: &[(u32, u32)],
+    sets: &[&[u32]],
+    threshold: f64,
+) -> Result<Vec<ScoredPair>> {
+    if !(0.0..=1.0).contains(&threshold) {
+        return Err(Error::Option(format!(
+            "--threshold must be between 0 and 1, got {threshold}"
+        )));
+    }
+    if let Some(&(a, b)) = pairs
+        .iter()
+        .find(|&&(a, b)| a.max(b) as usize >= sets.len())
+    {
+        return Err(Error::Option(format!(
+            "pair ({a}, {b}) names a document past the last of {} sets",
+            sets.len()
+        )));
+    }
+    if let Some(i) = sets
+        .par_iter()
+        .position_first(|s| s.windows(2).any(|w| w[0] >= w[1]))
+    {
+        return Err(Error::Option(format!(
+            "set {i} is not sorted without repeats (compact sets as shingle_sets makes them)"
+        )));
+    }
+    Ok(pairs
+        .par_iter()
+        .filter_map(|&(a, b)| {
+            let (sa, sb) = (sets[a as usize], sets[b as usize]);
+            verify::jaccard_at_least(sa, sb, threshold).map(|similarity| ScoredPair {
+                a,
+                b,
+                similarity,
+            })
+        })
+        .collect())
+}
+
+/// Exact Jaccard of two sets of compact hashes (sorted and deduplicated here first).
+pub fn jaccard(mut a: Vec<u32>, mut b: Vec<u32>) -> f64 {
+    verify::make_set(&mut a);
+    verify::make_set(&mut b);
+    crate::sketch::jaccard(&a, &b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::corpus::{CorpusBuilder, CorpusOptions, SketchMethod};
+    use crate::input::Document;
+
+    fn texts() -> Vec<String> {
+        let base: Vec<String> = (0..200).map(|i| format!("w{}", i * 7919 % 1009)).collect();
+        let mut out = vec![base.join(" ")];
+        for edits in [2usize, 10, 40, 120] {
+            let mut e = base.clone();
+            for j in 0..edits {
+                e[(j * 37) % 200] = format!("x{j}");
+            }
+            out.push(e.join(" "));
+        }
+        out.push(String::new());
+        out.push("   ...  ".into());
+        out.push("short text".into());
+        out.push(base.join(" "));
+        out
+    }
+
+    /// The building blocks give the corpus pipeline's pairs, for both sketches.
+    #[test]
+    fn blocks_equal_the_corpus_pipeline() {
+        let texts = texts();
+        for method in [SketchMethod::Oph, SketchMethod::Minhash] {
+            let params = SketchParams {
+                method,
+                ..SketchParams::default()
+            };
+            let opts = CorpusOptions {
+                sketch: params,
+                paragraphs: false,
+                ..CorpusOptions::default()
+            };
+            let mut b = CorpusBuilder::new(opts).unwrap();
+            let docs: Vec<Document> = texts
+                .iter()
+                .enumerate()
+                .map(|(i, t)| Document {
+                    id: i.into(),
+                    text: t.clone(),
+                })
+                .collect();
+            b.add_documents(&docs).unwrap();
+            let (report, _) = b.finish().unwrap();
+            assert!(report.pairs.len() >= 3, "{:?}", report.pairs);
+
+            let sk = BatchSketcher::for_threshold(params, 0.8, 0.95).unwrap();
+            assert_eq!(sk.banding(), report.banding);
+            let (keys, sets) = sk.sketch(&texts);
+            assert_eq!(keys, sk.band_keys(&texts));
+            assert_eq!(sets, sk.shingle_sets(&texts));
+            assert_eq!(keys.len(), texts.len() * sk.banding().bands);
+            assert!(keys[5 * sk.banding().bands..7 * sk.banding().bands]
+                .iter()
+                .all(|&k| k == NO_KEY));
+            let candidates = candidate_pairs(&keys, sk.banding().bands).unwrap();
+            assert_eq!(candidates.len(), report.stats.candidates);
+            let pairs = verify_pairs(&candidates, &sets.slices(), 0.8).unwrap();
+            assert_eq!(pairs, report.pairs);
+            // The signatures' banded slots give the same keys.
+            let sigs = sk.signatures(&texts);
+            let np = params.num_perm;
+            let mut row = Vec::new();
+            sk.banding().band_keys(&sigs[..np], &mut row);
+            assert_eq!(row, keys[..sk.banding().bands]);
+        }
+    }
+
+    #[test]
+    fn bad_input_is_an_error() {
+        let sets = CompactSets::from_sets(vec![vec![1, 2], vec![3, 3]]);
+        assert!(verify_pairs(&[(0, 2)], &sets.slices(), 0.5).is_err());
+        let err = verify_pairs(&[(0, 1)], &sets.slices(), 0.5).unwrap_err();
+        assert!(err.to_string().contains("set 1 is not sorted"), "{err}");
+        assert!(verify_pairs(&[], &[], 1.5).is_err());
+        assert!(candidate_pairs(&[1, 2, 3], 2).is_err());
+        let p = SketchParams {
+            num_perm: 0,
+            ..SketchParams::default()
+        };
+        assert!(BatchSketcher::for_threshold(p, 0.8, 0.95).is_err());
+        assert!(
+            BatchSketcher::new(SketchParams::default(), Banding { bands: 20, rows: 7 }).is_err()
+        );
+        assert_eq!(jaccard(vec![3, 1, 2, 2], vec![2, 3, 4]), 0.5);
+    }
+}
