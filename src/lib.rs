@@ -31,6 +31,7 @@ pub mod findings;
 pub mod group;
 pub mod index;
 pub mod input;
+pub mod output;
 pub mod report;
 pub mod segment;
 pub mod shingle;
