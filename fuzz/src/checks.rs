@@ -60,8 +60,11 @@ unsafe impl std::alloc::GlobalAlloc for Capped {
     }
 }
 
+/// A target's property: panics (or aborts) when `data` breaks it.
+pub type Check = fn(&[u8]);
+
 /// Every target, by name, as `fuzz/run.sh` and the regression test know them.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Check)] = &[
     ("jsonl", jsonl),
     ("stream", stream),
     ("segment", segment),
