@@ -400,6 +400,10 @@ fn sigint_and_sigterm_stop_within_a_second_and_clean_up() {
             }
             signal(&child, sig);
             let (status, after) = wait_for(&mut child, Duration::from_secs(5));
+            eprintln!(
+                "{}: {sig:?} (named {named}): stopped in {after:?}",
+                job.name
+            );
             assert!(
                 after < Duration::from_secs(1),
                 "{}: {sig:?} took {after:?} to stop it",
