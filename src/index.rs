@@ -4,16 +4,16 @@
 //! the threshold must become a candidate with probability ≥ `recall`; among the choices that
 //! do, the one with the least expected false-candidate mass below the threshold wins.
 //! [`BandTable`] collects `(band key, document)` entries and groups equal keys into buckets;
-//! when its entries outgrow the memory budget they spill to sorted runs in a temporary
-//! directory and are merged back (out of core). [`candidates`] turns buckets into
-//! deduplicated, sorted pairs `(a, b)`, `a < b`, in input order, and hands over buckets too
-//! large to expand into pairs as they are.
+//! when its entries outgrow the memory budget they spill to sorted runs in unnamed temporary
+//! files (nothing is left behind when the process is killed) and are merged back (out of
+//! core). [`candidates`] turns buckets into deduplicated, sorted pairs `(a, b)`, `a < b`, in
+//! input order, and hands over buckets too large to expand into pairs as they are.
 
 use crate::error::{Error, Result};
 use crate::shingle::fmix64;
 use rayon::prelude::*;
 use std::collections::BinaryHeap;
-use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufReader, BufWriter, Read, Seek, Write};
 
 /// An LSH banding: `bands` bands of `rows` signature slots each.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -129,8 +129,7 @@ const RUN_ENTRY_BYTES: usize = 12;
 pub struct BandTable {
     entries: Vec<BandEntry>,
     max_entries: usize,
-    dir: Option<tempfile::TempDir>,
-    runs: Vec<std::path::PathBuf>,
+    runs: Vec<std::fs::File>,
     spilled: usize,
 }
 
@@ -140,7 +139,6 @@ impl BandTable {
         BandTable {
             entries: Vec::new(),
             max_entries: (budget_bytes / ENTRY_BYTES).max(64),
-            dir: None,
             runs: Vec::new(),
             spilled: 0,
         }
@@ -174,23 +172,18 @@ impl BandTable {
         if self.entries.is_empty() {
             return Ok(());
         }
-        if self.dir.is_none() {
-            self.dir = Some(tempfile::Builder::new().prefix("deja-bands").tempdir()?);
-        }
-        let dir = self.dir.as_ref().map(|d| d.path().to_path_buf());
-        let path = dir
-            .unwrap_or_default()
-            .join(format!("run-{}.bin", self.runs.len()));
         self.entries.par_sort_unstable();
-        let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(&path)?);
+        // Unnamed (O_TMPFILE, or unlinked at once): a killed run leaves nothing in the temp dir.
+        let mut w = BufWriter::with_capacity(1 << 20, tempfile::tempfile()?);
         for e in &self.entries {
             w.write_all(&e.key.to_le_bytes())?;
             w.write_all(&e.doc.to_le_bytes())?;
         }
-        w.flush()?;
+        let mut run = w.into_inner().map_err(|e| e.into_error())?;
+        run.rewind()?;
         self.spilled += self.entries.len();
         self.entries.clear();
-        self.runs.push(path);
+        self.runs.push(run);
         Ok(())
     }
 
@@ -219,11 +212,10 @@ impl BandTable {
         } else {
             self.spill()?;
             self.entries = Vec::new();
-            let mut readers = self
-                .runs
-                .iter()
-                .map(|p| Ok(BufReader::with_capacity(1 << 18, std::fs::File::open(p)?)))
-                .collect::<io::Result<Vec<_>>>()?;
+            let mut readers: Vec<_> = std::mem::take(&mut self.runs)
+                .into_iter()
+                .map(|f| BufReader::with_capacity(1 << 18, f))
+                .collect();
             let mut heap = BinaryHeap::new();
             for (i, r) in readers.iter_mut().enumerate() {
                 if let Some(e) = read_entry(r)? {

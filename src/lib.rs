@@ -33,6 +33,7 @@ pub mod group;
 pub mod index;
 pub mod input;
 pub mod lsp;
+pub mod output;
 pub mod report;
 pub mod segment;
 pub mod shingle;

@@ -194,6 +194,20 @@ impl<R: Read> SigReader<R> {
         Ok(u32::from_le_bytes(b))
     }
 
+    /// The next `n` bytes. The buffer grows as they arrive: a corrupt length in the header or
+    /// a record costs what the file holds, not the gigabytes it claims.
+    fn read_bytes(&mut self, n: usize) -> Result<Vec<u8>> {
+        let mut b = Vec::with_capacity(n.min(1 << 16));
+        (&mut self.input)
+            .take(n as u64)
+            .read_to_end(&mut b)
+            .map_err(|_| self.err("truncated file"))?;
+        if b.len() != n {
+            return Err(self.err("truncated file"));
+        }
+        Ok(b)
+    }
+
     /// The next document, `None` after the trailer.
     pub fn next_doc(&mut self) -> Result<Option<SketchedDoc>> {
         if self.done {
@@ -215,19 +229,13 @@ impl<R: Read> SigReader<R> {
         if id_len > 1 << 24 {
             return Err(self.err("corrupt record (id length)"));
         }
-        let mut id = vec![0u8; id_len as usize];
-        self.input
-            .read_exact(&mut id)
-            .map_err(|_| self.err("truncated file"))?;
+        let id = self.read_bytes(id_len as usize)?;
         let id = String::from_utf8(id).map_err(|_| self.err("id is not UTF-8"))?;
         if serde_json::from_str::<serde_json::Value>(&id).is_err() {
             return Err(self.err("id is not JSON"));
         }
         let words = self.read_u32()? as usize;
-        let mut sig = vec![0u8; 4 * self.params.num_perm];
-        self.input
-            .read_exact(&mut sig)
-            .map_err(|_| self.err("truncated file"))?;
+        let sig = self.read_bytes(4 * self.params.num_perm)?;
         let signature = sig
             .chunks_exact(4)
             .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
@@ -237,10 +245,7 @@ impl<R: Read> SigReader<R> {
             if n > 1 << 30 {
                 return Err(self.err("corrupt record (set length)"));
             }
-            let mut b = vec![0u8; 4 * n];
-            self.input
-                .read_exact(&mut b)
-                .map_err(|_| self.err("truncated file"))?;
+            let b = self.read_bytes(4 * n)?;
             Some(
                 b.chunks_exact(4)
                     .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))

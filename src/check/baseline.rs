@@ -155,7 +155,8 @@ impl Baseline {
         Ok(b)
     }
 
-    /// Writes the baseline as pretty JSON with a final newline.
+    /// Writes the baseline as pretty JSON with a final newline, atomically (a killed run
+    /// leaves the old baseline or the new one).
     pub fn save(&self, path: &Path) -> Result<()> {
         let io = |e: std::io::Error| Error::Io {
             path: path.to_path_buf(),
@@ -163,7 +164,9 @@ impl Baseline {
         };
         let mut text = serde_json::to_string_pretty(self).map_err(|e| io(e.into()))?;
         text.push('\n');
-        std::fs::write(path, text).map_err(io)
+        let mut file = crate::output::AtomicFile::create(path)?;
+        std::io::Write::write_all(&mut file, text.as_bytes()).map_err(io)?;
+        file.commit()
     }
 
     /// For each finding, true when the baseline accepts it. Each baselined occurrence accepts one

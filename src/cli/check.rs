@@ -6,6 +6,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use deja::check::{check, git_changed, Baseline, CheckFinding, CheckOptions};
 use deja::config::{CheckKind, Config, CONFIG_FILE, DEFAULT_CONFIG};
+use deja::output::AtomicFile;
 use deja::report::write_check;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
@@ -109,11 +110,11 @@ pub fn run(args: CheckArgs) -> Result<Outcome> {
     let color = args.output.is_none() && args.common.color();
     match &args.output {
         Some(path) => {
-            let file = std::fs::File::create(path)
-                .with_context(|| format!("{}: cannot create", path.display()))?;
-            let mut out = BufWriter::new(file);
+            let mut out = BufWriter::new(AtomicFile::create(path)?);
             write_check(&mut out, &report, args.common.format, color)?;
-            out.flush()?;
+            let file = out.into_inner().map_err(|e| e.into_error());
+            file.with_context(|| format!("{}: cannot write", path.display()))?
+                .commit()?;
         }
         None => {
             let stdout = std::io::stdout();
@@ -162,19 +163,20 @@ fn parse_kinds(list: &[String]) -> Result<Vec<CheckKind>> {
 
 fn init() -> Result<Outcome> {
     let path = PathBuf::from(CONFIG_FILE);
-    let mut file = match std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&path)
-    {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            bail!("{CONFIG_FILE} already exists; not overwriting it")
-        }
-        Err(e) => return Err(e).with_context(|| format!("{CONFIG_FILE}: cannot create")),
-    };
+    if path.exists() {
+        bail!("{CONFIG_FILE} already exists; not overwriting it")
+    }
+    let mut file = AtomicFile::create(&path)?;
     file.write_all(DEFAULT_CONFIG.as_bytes())
         .with_context(|| format!("{CONFIG_FILE}: cannot write"))?;
+    match file.commit_new() {
+        Err(deja::Error::Io { source, .. })
+            if source.kind() == std::io::ErrorKind::AlreadyExists =>
+        {
+            bail!("{CONFIG_FILE} already exists; not overwriting it")
+        }
+        other => other?,
+    }
     eprintln!("deja: wrote {CONFIG_FILE}");
     Ok(Outcome {
         errors: 0,

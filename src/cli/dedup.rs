@@ -3,18 +3,18 @@
 //! paragraphs repeated in ≥ N documents; a summary of what was removed goes to stderr.
 //!
 //! Two passes over the inputs: the first is `deja corpus`; the second copies records through
-//! (byte for byte unless a paragraph is stripped) into a temporary file next to OUT that is
-//! renamed over OUT at the end, so an interrupted run leaves no partial OUT.
+//! (byte for byte unless a paragraph is stripped) into an atomic output (`deja::output`), so
+//! an interrupted run leaves no partial OUT.
 
 use super::corpus::{build, sources, CorpusOpts};
 use super::progress::{error_kind, Problems, Progress};
-use super::sketch::atomic_output;
 use super::{CommonArgs, Outcome};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use deja::corpus::Sketcher;
 use deja::group::ParagraphCounter;
 use deja::input::{read_records, Source};
+use deja::output::AtomicFile;
 use serde_json::Value;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -46,7 +46,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 }
 
 /// Encodes output by the file extension of `path`.
-fn encoder<'a>(path: &Path, file: &'a mut tempfile::NamedTempFile) -> Result<Box<dyn Write + 'a>> {
+fn encoder<'a>(path: &Path, file: &'a mut AtomicFile) -> Result<Box<dyn Write + 'a>> {
     let name = path.to_string_lossy();
     Ok(if name.ends_with(".zst") {
         let e = zstd::stream::write::Encoder::new(file, 3)?;
@@ -96,7 +96,7 @@ pub fn run(mut args: DedupArgs) -> Result<Outcome> {
     let sketcher = Sketcher::new(report.params, true, args.corpus.min_paragraph_words);
 
     // Pass 2: copy kept records through.
-    let mut tmp = atomic_output(&args.output)?;
+    let mut tmp = AtomicFile::create(&args.output)?;
     let mut stats = Stats::default();
     {
         let mut out = encoder(&args.output, &mut tmp)?;
@@ -150,9 +150,7 @@ pub fn run(mut args: DedupArgs) -> Result<Outcome> {
         }
         out.flush().context("writing the output")?;
     }
-    super::sketch::publishable(&tmp)?;
-    tmp.persist(&args.output)
-        .with_context(|| format!("writing {}", args.output.display()))?;
+    tmp.commit()?;
     progress.finish();
     problems.summarise(&progress);
     if !args.common.quiet {

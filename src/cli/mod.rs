@@ -124,9 +124,26 @@ pub fn report_error(e: &dyn std::fmt::Display) {
     eprintln!("deja: {e}");
 }
 
+/// On SIGINT, SIGTERM or SIGHUP: remove the named temporary files of outputs being written
+/// (unnamed ones vanish by themselves) and die of the signal at once, as without a handler.
+fn stop_on_signals() {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
+        return;
+    };
+    std::thread::spawn(move || {
+        if let Some(sig) = signals.forever().next() {
+            deja::output::abandon_all();
+            let _ = signal_hook::low_level::emulate_default_handler(sig);
+            std::process::exit(128 + sig);
+        }
+    });
+}
+
 /// Parses the command line, runs the command, returns the exit code.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
+    stop_on_signals();
     let result = match cli.command {
         Command::Doc(args) => doc::run(args),
         Command::Check(args) => check::run(args),

@@ -37,7 +37,7 @@ pub fn run(args: SketchArgs) -> Result<Outcome> {
     }
     let input = args.common.input_options();
     let sources = sources(&args.paths, &input, &mut problems, &progress);
-    let out = atomic_output(&args.output)?;
+    let out = deja::output::AtomicFile::create(&args.output)?;
     let mut writer = SigWriter::new(out, params, !args.no_sets)?;
     let sketcher = Sketcher::new(params, false, 1);
     let (mut docs, mut bytes) = (0usize, 0u64);
@@ -72,10 +72,7 @@ pub fn run(args: SketchArgs) -> Result<Outcome> {
             Ok(())
         },
     )?;
-    let tmp = writer.finish().context("writing signatures")?;
-    publishable(&tmp)?;
-    tmp.persist(&args.output)
-        .with_context(|| format!("writing {}", args.output.display()))?;
+    writer.finish().context("writing signatures")?.commit()?;
     progress.finish();
     problems.summarise(&progress);
     if !args.common.quiet {
@@ -95,31 +92,4 @@ pub fn run(args: SketchArgs) -> Result<Outcome> {
         errors: problems.errors,
         failing_findings: 0,
     })
-}
-
-/// A temporary file next to `path`, to be renamed over it when complete: a killed run never
-/// leaves a partial `path`.
-pub fn atomic_output(path: &std::path::Path) -> Result<tempfile::NamedTempFile> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
-    tempfile::Builder::new()
-        .prefix(&format!(".{name}.deja-tmp"))
-        .tempfile_in(&dir)
-        .with_context(|| format!("creating a temporary file in {}", dir.display()))
-}
-
-/// Gives a finished temporary file mode 0644 (temporary files are created 0600) and syncs
-/// it, before it is renamed into place.
-pub fn publishable(tmp: &tempfile::NamedTempFile) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    tmp.as_file()
-        .set_permissions(std::fs::Permissions::from_mode(0o644))
-        .context("setting permissions of the output")?;
-    tmp.as_file().sync_all().context("writing the output")
 }

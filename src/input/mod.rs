@@ -261,6 +261,18 @@ pub fn decode_text(path: &Path, bytes: Vec<u8>) -> Result<String> {
     })
 }
 
+/// The one-pass scanner's reading of a JSONL line: its `text_key` field (only as a string)
+/// and `id_key` field, or `None` where it leaves the line to serde_json. Public for the
+/// differential fuzz target (`fuzz/`), which holds it to serde_json's reading.
+#[doc(hidden)]
+pub fn scan_fields(
+    line: &[u8],
+    text_key: &str,
+    id_key: &str,
+) -> Option<(Option<String>, Option<Value>)> {
+    record::fields(line, text_key, id_key)
+}
+
 /// Record bytes read before a batch is parsed (in parallel).
 const BATCH_BYTES: usize = 2 << 20;
 /// The first batch's: nothing else can run before the first documents are parsed (and

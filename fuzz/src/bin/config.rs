@@ -1,0 +1,8 @@
+//! AFL target `config`: see `deja_fuzz::checks::config` for what it holds deja to.
+
+#[global_allocator]
+static ALLOC: deja_fuzz::checks::Capped = deja_fuzz::checks::Capped;
+
+fn main() {
+    afl::fuzz!(|data: &[u8]| deja_fuzz::checks::config(data));
+}

@@ -1,0 +1,8 @@
+//! AFL target `doc`: see `deja_fuzz::checks::doc` for what it holds deja to.
+
+#[global_allocator]
+static ALLOC: deja_fuzz::checks::Capped = deja_fuzz::checks::Capped;
+
+fn main() {
+    afl::fuzz!(|data: &[u8]| deja_fuzz::checks::doc(data));
+}
