@@ -562,9 +562,10 @@ pub fn doc(data: &[u8]) {
         Format::Jsonl,
         Format::Sarif,
         Format::Github,
+        Format::Html,
     ] {
         let mut out = Vec::new();
-        let mut printer = doc_printer(format, format == Format::Human);
+        let mut printer = doc_printer(format, format == Format::Human, "english").unwrap();
         printer.document(&mut out, &report, &text).unwrap();
         printer.finish(&mut out).unwrap();
         if matches!(format, Format::Json | Format::Sarif) {
