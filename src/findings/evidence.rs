@@ -154,7 +154,7 @@ mod tests {
                     millions!Stranded passengers slept\u{a0}in terminals. \"Nobody expected it,\" \
                     said one. U.S. carriers e.g. Delta lost 3.5 m. Ça coûte cher… Vraiment.";
         let mut content = ContentHasher::default();
-        let units = doc.units(text, &crate::segment::paragraphs(text), &mut content);
+        let units = doc.units(text, &crate::segment::paragraphs(text));
         let p = &units[0];
         let mut alike = 0;
         for s in sentences(text, p.seg.span) {

@@ -24,6 +24,7 @@ use crate::sketch::jaccard;
 use crate::span::Span;
 use crate::tokenize::{normalize, words, Analyzer};
 use ahash::AHashMap;
+use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -304,6 +305,17 @@ struct Unit {
     link_words: usize,
 }
 
+/// Segments read by one task: a long document is read in parallel, a short one in one go
+/// (documents themselves are analysed in parallel).
+const PARALLEL_CHUNK: usize = 1024;
+
+/// What became of one judged paragraph.
+enum Decision {
+    Finding(Finding),
+    NearMiss(NearMiss),
+    Neither,
+}
+
 /// Features followed in the inverted index only while this rare: common words are not
 /// evidence, and skipping them keeps long documents near-linear.
 const MAX_POSTINGS: usize = 64;
@@ -335,9 +347,8 @@ impl DocAnalyzer {
     /// from the blanked text, spans point into the original.
     pub fn analyze_prose(&self, id: Value, doc: &Prose) -> DocReport {
         let text: &str = &doc.text;
-        let mut content = ContentHasher::default();
-        let units = self.units(text, &doc.segments, &mut content);
-        let (findings, near_misses) = self.find(text, &units, &mut content);
+        let units = self.units(text, &doc.segments);
+        let (findings, near_misses) = self.find(text, &units);
         DocReport {
             id,
             bytes: text.len(),
@@ -356,86 +367,104 @@ impl DocAnalyzer {
         }
     }
 
-    fn units(&self, text: &str, segments: &[Segment], content: &mut ContentHasher) -> Vec<Unit> {
-        let segments = segments.to_vec();
-        let mut units: Vec<Unit> = Vec::with_capacity(segments.len());
+    /// The units of a document: each segment read on its own (in parallel), then what runs
+    /// across segments (a boilerplate lead-in's list, where each list starts).
+    fn units(&self, text: &str, segments: &[Segment]) -> Vec<Unit> {
+        // In chunks: each with its own cache of stems, which must see many words to pay.
+        let read: Vec<(Unit, bool)> = segments
+            .par_chunks(PARALLEL_CHUNK)
+            .flat_map_iter(|chunk| {
+                let mut content = ContentHasher::default();
+                chunk
+                    .iter()
+                    .map(|seg| self.unit(text, seg.clone(), &mut content))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let mut units: Vec<Unit> = Vec::with_capacity(read.len());
         let mut in_boilerplate_list = false;
-        for mut seg in segments {
-            let body = seg.span.slice(text);
-            if seg.kind == SegmentKind::Paragraph && is_emphasis_heading(body) {
-                seg.kind = SegmentKind::Heading;
+        for (mut unit, boiler) in read {
+            if unit.seg.kind != SegmentKind::ListItem {
+                in_boilerplate_list = boiler && unit.lead_in;
+            } else if in_boilerplate_list && unit.role == Role::Prose {
+                unit.role = Role::Other;
+                unit.words = Default::default();
+                unit.all_stems = Vec::new();
             }
-            let links = link_ranges(body, seg.span.start);
-            let mut word_hashes = Vec::new();
-            let all_stems = content.hashes_and_words(self, text, seg.span, Some(&mut word_hashes));
-            let stems: Vec<(Span, u64)> = all_stems
-                .iter()
-                .copied()
-                .filter(|(s, _)| !within(&links, *s))
-                .collect();
-            let boiler = is_boilerplate(body, &seg, &stems);
-            if seg.kind != SegmentKind::ListItem {
-                in_boilerplate_list = boiler && body.trim_end().ends_with(':');
-            }
-            let role = match seg.kind {
-                SegmentKind::Heading | SegmentKind::TableRow => Role::Other,
-                _ if boiler || in_boilerplate_list => Role::Other,
-                _ if stems.is_empty() => Role::Other,
-                _ => Role::Prose,
+            unit.list_start = match units.last() {
+                Some(prev)
+                    if unit.seg.kind == SegmentKind::ListItem
+                        && prev.seg.kind == SegmentKind::ListItem =>
+                {
+                    prev.list_start
+                }
+                _ => units.len(),
             };
-            let hashes: Vec<u64> = stems.iter().map(|&(_, h)| h).collect();
-            let mut specifics: Vec<u64> = stems
-                .iter()
-                .filter(|&&(s, _)| is_specific(text, seg.span.start, s))
-                .map(|&(_, h)| h)
-                .collect();
-            specifics.sort_unstable();
-            specifics.dedup();
-            let link_words = all_stems.len() - stems.len();
-            let mut unigrams = hashes.clone();
-            unigrams.sort_unstable();
-            unigrams.dedup();
-            let mut bigrams: Vec<u64> = pair_hashes(&hashes).collect();
-            bigrams.sort_unstable();
-            bigrams.dedup();
-            // Only prose is compared or cited; other units need no word sets or stems.
-            let (words, all_stems) = if role == Role::Prose {
-                let starts = all_stems.iter().map(|&(s, h)| (s.start, h)).collect();
-                (self.word_sets(&word_hashes), starts)
-            } else {
-                Default::default()
-            };
-            units.push(Unit {
-                lead_in: body.trim_end().ends_with(':'),
-                specifics,
-                link_words,
-                list_start: match units.last() {
-                    Some(prev)
-                        if seg.kind == SegmentKind::ListItem
-                            && prev.seg.kind == SegmentKind::ListItem =>
-                    {
-                        prev.list_start
-                    }
-                    _ => units.len(),
-                },
-                sign_off: is_sign_off(body, text, seg.span),
-                seg,
-                role,
-                words,
-                all_stems,
-                unigrams,
-                bigrams,
-            });
+            units.push(unit);
         }
         units
     }
 
-    fn find(
-        &self,
-        text: &str,
-        units: &[Unit],
-        content: &mut ContentHasher,
-    ) -> (Vec<Finding>, Vec<NearMiss>) {
+    /// One segment's unit, and whether it is boilerplate (the items of a boilerplate lead-in
+    /// are not prose either; [`DocAnalyzer::units`] decides that).
+    fn unit(&self, text: &str, mut seg: Segment, content: &mut ContentHasher) -> (Unit, bool) {
+        let body = seg.span.slice(text);
+        if seg.kind == SegmentKind::Paragraph && is_emphasis_heading(body) {
+            seg.kind = SegmentKind::Heading;
+        }
+        let links = link_ranges(body, seg.span.start);
+        let mut word_hashes = Vec::new();
+        let all_stems = content.hashes_and_words(self, text, seg.span, Some(&mut word_hashes));
+        let stems: Vec<(Span, u64)> = all_stems
+            .iter()
+            .copied()
+            .filter(|(s, _)| !within(&links, *s))
+            .collect();
+        let boiler = is_boilerplate(body, &seg, &stems);
+        let role = match seg.kind {
+            SegmentKind::Heading | SegmentKind::TableRow => Role::Other,
+            _ if boiler || stems.is_empty() => Role::Other,
+            _ => Role::Prose,
+        };
+        let hashes: Vec<u64> = stems.iter().map(|&(_, h)| h).collect();
+        let mut specifics: Vec<u64> = stems
+            .iter()
+            .filter(|&&(s, _)| is_specific(text, seg.span.start, s))
+            .map(|&(_, h)| h)
+            .collect();
+        specifics.sort_unstable();
+        specifics.dedup();
+        let link_words = all_stems.len() - stems.len();
+        let mut unigrams = hashes.clone();
+        unigrams.sort_unstable();
+        unigrams.dedup();
+        let mut bigrams: Vec<u64> = pair_hashes(&hashes).collect();
+        bigrams.sort_unstable();
+        bigrams.dedup();
+        // Only prose is compared or cited; other units need no word sets or stems.
+        let (words, all_stems) = if role == Role::Prose {
+            let starts = all_stems.iter().map(|&(s, h)| (s.start, h)).collect();
+            (self.word_sets(&word_hashes), starts)
+        } else {
+            Default::default()
+        };
+        let unit = Unit {
+            lead_in: body.trim_end().ends_with(':'),
+            specifics,
+            link_words,
+            list_start: 0,
+            sign_off: is_sign_off(body, text, seg.span),
+            seg,
+            role,
+            words,
+            all_stems,
+            unigrams,
+            bigrams,
+        };
+        (unit, boiler)
+    }
+
+    fn find(&self, text: &str, units: &[Unit]) -> (Vec<Finding>, Vec<NearMiss>) {
         let (mut shingle_postings, pair_ids) = Postings::new(units, |u| [&u.words[1], &[]]);
         let (mut feature_postings, feature_ids) =
             Postings::new(units, |u| [&u.unigrams, &u.bigrams]);
@@ -459,7 +488,6 @@ impl DocAnalyzer {
         // Paragraphs judged for restatement: decided once all are known, since a paragraph
         // is read against the rest of its section and its document.
         let mut judged: Vec<(usize, Judged)> = Vec::new();
-        let mut sentence_sets = SentenceSets::default();
         let doc = Document {
             text,
             units,
@@ -505,52 +533,79 @@ impl DocAnalyzer {
         } else {
             self.opts.restatement_threshold
         };
+        // Each judged paragraph is decided on its own: in parallel, each thread with its
+        // own cache of sentence sets.
+        let decided: Vec<Decision> = judged
+            .into_par_iter()
+            .with_min_len(PARALLEL_CHUNK / 16)
+            .map_init(SentenceSets::default, |sentence_sets, (j, mut judged)| {
+                if model::probability_bound(&judged.features, &deferred(&doc, j, &judged)) < floor {
+                    return Decision::Neither;
+                }
+                add_sources(
+                    &doc,
+                    &feature_postings,
+                    sentence_sets,
+                    j,
+                    feature_ids.of(j),
+                    &mut judged,
+                );
+                let unit = &units[j];
+                let explanation = explain(&judged.features);
+                let p = explanation.probability;
+                let sources: Vec<Evidence> = judged
+                    .sources
+                    .iter()
+                    .filter(|&&(c, _)| c >= MIN_EVIDENCE_COVER)
+                    .take(self.opts.max_sources)
+                    .map(|&(c, i)| evidence(units, i, c))
+                    .collect();
+                // A finding must show the earlier text it restates.
+                if p >= self.opts.restatement_threshold && !sources.is_empty() {
+                    let mut f = finding(FindingKind::Restatement, unit, j, p, sources);
+                    f.explain = self.opts.explain.then_some(explanation);
+                    Decision::Finding(f)
+                } else if self.opts.explain && p >= self.opts.near_miss {
+                    Decision::NearMiss(NearMiss {
+                        paragraph: j,
+                        span: unit.seg.span,
+                        line: unit.seg.line,
+                        sources,
+                        explain: explanation,
+                    })
+                } else {
+                    Decision::Neither
+                }
+            })
+            .collect();
         let mut near_misses = Vec::new();
-        for (j, mut judged) in judged {
-            if model::probability_bound(&judged.features, &deferred(&doc, j, &judged)) < floor {
-                continue;
-            }
-            add_sources(
-                &doc,
-                &feature_postings,
-                &mut sentence_sets,
-                j,
-                feature_ids.of(j),
-                &mut judged,
-            );
-            let unit = &units[j];
-            let explanation = explain(&judged.features);
-            let p = explanation.probability;
-            let sources: Vec<Evidence> = judged
-                .sources
-                .iter()
-                .filter(|&&(c, _)| c >= MIN_EVIDENCE_COVER)
-                .take(self.opts.max_sources)
-                .map(|&(c, i)| evidence(units, i, c))
-                .collect();
-            // A finding must show the earlier text it restates.
-            if p >= self.opts.restatement_threshold && !sources.is_empty() {
-                let mut f = finding(FindingKind::Restatement, unit, j, p, sources);
-                f.explain = self.opts.explain.then_some(explanation);
-                findings.push(f);
-            } else if self.opts.explain && p >= self.opts.near_miss {
-                near_misses.push(NearMiss {
-                    paragraph: j,
-                    span: unit.seg.span,
-                    line: unit.seg.line,
-                    sources,
-                    explain: explanation,
-                });
+        for d in decided {
+            match d {
+                Decision::Finding(f) => findings.push(f),
+                Decision::NearMiss(m) => near_misses.push(m),
+                Decision::Neither => {}
             }
         }
         findings.sort_by_key(|f| f.paragraph);
-        let mut sentence_features = SentenceFeatures::default();
-        for f in &mut findings {
-            for src in &mut f.sources {
-                src.sentence =
-                    sentence_features.best(self, content, text, units, f.paragraph, src.paragraph);
-            }
-        }
+        // The best sentence of each source, finding by finding.
+        findings
+            .par_iter_mut()
+            .with_min_len(PARALLEL_CHUNK / 64)
+            .for_each_init(
+                || (SentenceFeatures::default(), ContentHasher::default()),
+                |(sentence_features, content), f| {
+                    for src in &mut f.sources {
+                        src.sentence = sentence_features.best(
+                            self,
+                            content,
+                            text,
+                            units,
+                            f.paragraph,
+                            src.paragraph,
+                        );
+                    }
+                },
+            );
         (findings, near_misses)
     }
 
@@ -1110,7 +1165,7 @@ mod tests {
         let source = "Volcanic ash grounded flights across northern Europe. Airlines lost millions!Stranded passengers slept in terminals\u{a0}for three days.";
         let text = format!("{source}\n\nUnrelated words about gardening, roses and tulips in spring.\n\nStranded passengers slept in terminals for three days while airlines lost millions.\n");
         let mut content = ContentHasher::default();
-        let units = doc.units(&text, &crate::segment::paragraphs(&text), &mut content);
+        let units = doc.units(&text, &crate::segment::paragraphs(&text));
         let best = SentenceFeatures::default()
             .best(&doc, &mut content, &text, &units, 2, 0)
             .unwrap();
