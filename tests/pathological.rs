@@ -2,8 +2,9 @@
 //! of identical or near-identical documents (one giant LSH bucket), records over
 //! `--max-record-bytes`, a decompression bomb, many one-word documents, a million empty lines,
 //! deeply nested JSON, megabyte ids, symlink loops and unreadable directories. Inputs are
-//! generated in a temporary directory; peak RSS comes from `wait4`. The full-size cases are
-//! measured by `benches/pathological/run.sh`.
+//! generated in a temporary directory; peak RSS comes from `getrusage` in a small python3
+//! process that starts the binary. The full-size cases are measured by
+//! `benches/pathological/run.py`.
 
 use serde_json::{json, Value};
 use std::fs::File;
@@ -39,46 +40,45 @@ impl Run {
     }
 }
 
+/// Starts `argv[2..]`, waits, writes its peak RSS (KiB) to `argv[1]` and exits with its code
+/// (128 + the signal that killed it). A child's `ru_maxrss` starts at its parent's peak (exec
+/// keeps the larger), and this test process grows while it makes inputs, so the binary is
+/// started from this small process rather than from the test itself.
+const MEASURE: &str = "import resource, subprocess, sys\n\
+r = subprocess.run(sys.argv[2:])\n\
+open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n\
+sys.exit(r.returncode if r.returncode >= 0 else 128 - r.returncode)\n";
+
 /// Runs `deja args` in `dir` (or under `prefix`, a command such as `setpriv …`), its output
-/// in files (no pipe to fill), and reaps it with `wait4` for its peak RSS.
+/// in files (no pipe to fill), and reads its peak RSS as [`MEASURE`] reports it.
 fn run_with(dir: &Path, prefix: &[&str], args: &[&str]) -> Run {
-    let (out, err) = (dir.join(".stdout"), dir.join(".stderr"));
+    let (out, err, rss) = (dir.join(".stdout"), dir.join(".stderr"), dir.join(".rss"));
     let deja = env!("CARGO_BIN_EXE_deja");
-    let mut cmd = match prefix.split_first() {
-        Some((first, rest)) => {
-            let mut c = Command::new(first);
-            c.args(rest).arg(deja);
-            c
-        }
-        None => Command::new(deja),
-    };
     let start = Instant::now();
-    let child = cmd
+    let status = Command::new("python3")
+        .arg("-c")
+        .arg(MEASURE)
+        .arg(&rss)
+        .args(prefix)
+        .arg(deja)
         .args(args)
         .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(File::create(&out).unwrap())
         .stderr(File::create(&err).unwrap())
-        .spawn()
-        .unwrap();
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is valid; wait4 writes it and the status of our own child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        .status()
+        .expect("python3 runs the binary and reports its peak memory");
     let secs = start.elapsed().as_secs_f64();
-    assert_eq!(reaped, pid, "wait4 failed");
-    drop(child); // already reaped: dropping a Child neither waits nor kills
-    let code = if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else {
-        -libc::WTERMSIG(status)
+    let code = match status.code().expect("python3 exits") {
+        c if c > 128 => -(c - 128),
+        c => c,
     };
     let read = |p: &Path| String::from_utf8_lossy(&std::fs::read(p).unwrap()).into_owned();
+    let kib: f64 = read(&rss).trim().parse().expect("peak RSS written");
     Run {
         code,
         secs,
-        rss_mb: usage.ru_maxrss as f64 / 1024.0,
+        rss_mb: kib / 1024.0,
         stdout: read(&out),
         stderr: read(&err),
     }
