@@ -17,6 +17,9 @@ case $dur in
 esac
 
 command -v cargo-afl >/dev/null || { echo "fuzz/run.sh: cargo-afl is missing: cargo install cargo-afl --locked" >&2; exit 2; }
+# cargo-afl needs its AFL++ runtime built once per toolchain; `config --build` fails when it
+# is there already, so its status is not checked (`cargo afl build` names a missing runtime).
+cargo afl config --build >/dev/null 2>&1 || true
 cargo afl build --release --locked --quiet
 # The seed writer is built with the targets (by cargo afl, so no second build).
 target/release/seed out/seeds
