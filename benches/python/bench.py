@@ -28,7 +28,6 @@ import argparse
 import glob
 import json
 import os
-import re
 import resource
 import shutil
 import statistics
@@ -43,18 +42,10 @@ DEV = os.path.abspath(os.path.join(ROOT, "..", "shared", "eval", "corpus-dev", "
 WORK = os.path.join(ROOT, "target", "bench-python")
 VENV = os.path.join(ROOT, "target", "bench-python-venv")
 TOOLS = ["deja Sketcher", "deja corpus", "rensa", "datasketch"]
-WORD = re.compile(r"\w+")
 
-
-def shingles(text, k=5):
-    """The peers' shingles: as benches/compare/peers.py (the truth's too)."""
-    w = WORD.findall(text.lower())
-    if not w:
-        return []
-    if len(w) < k:
-        return [" ".join(w)]
-    return list({" ".join(w[i : i + k]) for i in range(len(w) - k + 1)})
-
+# The peers' shingles, the truth's too: benches/compare/peers.py's own function.
+sys.path.insert(0, COMPARE)
+from peers import shingles  # noqa: E402
 
 def rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -932,12 +932,15 @@ mod tests {
         assert_eq!(r.findings[0].kind, FindingKind::NearDuplicate);
     }
 
+    /// Three paragraphs of news and a closing recap of the first two.
+    const VOLCANO_RECAP: &str = "Volcanic ash grounded flights across northern Europe for three days.\n\n\
+        Airlines lost millions while stranded passengers slept in terminals.\n\n\
+        Engineers later tested engines against ash concentration limits.\n\n\
+        In short, volcanic ash grounded European flights, airlines lost millions and stranded passengers slept in terminals.\n";
+
     #[test]
     fn recap_is_a_restatement_and_new_text_is_not() {
-        let text = "Volcanic ash grounded flights across northern Europe for three days.\n\n\
-                    Airlines lost millions while stranded passengers slept in terminals.\n\n\
-                    Engineers later tested engines against ash concentration limits.\n\n\
-                    In short, volcanic ash grounded European flights, airlines lost millions and stranded passengers slept in terminals.\n";
+        let text = VOLCANO_RECAP;
         let r = analyze(text);
         assert_eq!(r.findings.len(), 1, "{:?}", r.findings);
         let f = &r.findings[0];
@@ -1001,10 +1004,7 @@ mod tests {
 
     #[test]
     fn explanations_add_up_and_near_misses_are_listed() {
-        let text = "Volcanic ash grounded flights across northern Europe for three days.\n\n\
-                    Airlines lost millions while stranded passengers slept in terminals.\n\n\
-                    Engineers later tested engines against ash concentration limits.\n\n\
-                    In short, volcanic ash grounded European flights, airlines lost millions and stranded passengers slept in terminals.\n";
+        let text = VOLCANO_RECAP;
         let r = explained(text);
         assert_eq!(r.findings.len(), 1);
         let e = r.findings[0].explain.as_ref().unwrap();
