@@ -45,7 +45,8 @@ TOOLS = ["deja Sketcher", "deja corpus", "rensa", "datasketch"]
 
 # The peers' shingles, the truth's too: benches/compare/peers.py's own function.
 sys.path.insert(0, COMPARE)
-from peers import shingles  # noqa: E402
+from peers import shingles
+
 
 def rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
