@@ -525,9 +525,29 @@ fn analyze_file(
     ]
     .iter()
     .any(|&k| s.reports(k));
+    // Prose words per segment, counted once (the cross-file units count them as they hash
+    // their words; findings and the analysis' filter read them).
+    let counts: Vec<std::sync::OnceLock<usize>> =
+        prose.segments.iter().map(|_| std::sync::OnceLock::new()).collect();
+    let prose_count = |i: usize, span: Span| {
+        *counts[i].get_or_init(|| prose_words(&prose.text, span))
+    };
+    // Every file is a possible source, whatever its own settings report.
+    let units = if cross {
+        cross_units(&prose.text, &prose.segments, s.min_words, &counts)
+    } else {
+        Vec::new()
+    };
     let mut findings = Vec::new();
     if target && intra {
-        let r = analyzer.analyze_prose(serde_json::Value::String(f.path.clone()), &prose);
+        // Paragraphs that cannot be reported are not looked into further.
+        let wanted = |kind, paragraph: usize, span: Span| {
+            s.reports(check_kind(kind))
+                && !suppressed.contains(&paragraph)
+                && prose_count(paragraph, span) >= s.min_words
+        };
+        let id = serde_json::Value::String(f.path.clone());
+        let r = analyzer.analyze_prose_where(id, &prose, &wanted);
         let mut lines = None;
         for d in &r.findings {
             let kind = check_kind(d.kind);
@@ -536,7 +556,7 @@ fn analyze_file(
             if !s.reports(kind)
                 || d.sources.is_empty()
                 || suppressed.contains(&d.paragraph)
-                || prose_words(&prose.text, d.span) < s.min_words
+                || prose_count(d.paragraph, d.span) < s.min_words
             {
                 continue;
             }
@@ -544,12 +564,6 @@ fn analyze_file(
             findings.push(from_doc_finding(&f.path, &f.text, lines, d, s.fails(kind)));
         }
     }
-    // Every file is a possible source, whatever its own settings report.
-    let units = if cross {
-        cross_units(&prose.text, &prose.segments, s.min_words)
-    } else {
-        Vec::new()
-    };
     let prepared = match prose.text {
         Cow::Owned(s) => Some(s),
         Cow::Borrowed(_) => None,
@@ -567,10 +581,12 @@ fn analyze_file(
 }
 
 /// The paragraphs of a file that take part in the cross-file join, with their shingle sets.
+/// Records each one's prose word count in `counts`.
 fn cross_units(
     prose: &str,
     segments: &[Segment],
     min_words: usize,
+    counts: &[std::sync::OnceLock<usize>],
 ) -> Vec<(usize, Span, Vec<u64>)> {
     let shingler = Shingler::new(crate::findings::DocOptions::default().shingle_size);
     let mut hashes = Vec::new();
@@ -587,6 +603,7 @@ fn cross_units(
             // One pass over the words: prose count and shingles together.
             hashes.clear();
             let n = prose_word_hashes(prose, s.span, &shingler, &mut hashes);
+            let _ = counts[i].set(n);
             if n < min_words.max(1) {
                 return None;
             }
@@ -818,26 +835,51 @@ fn cross_file(works: &[&FileWork], settings: &[FileSettings]) -> Vec<CheckFindin
 /// reST roles, and not the text of a link (a list of links is not prose).
 pub fn prose_words(text: &str, span: Span) -> usize {
     let body = span.slice(text);
-    let skip = non_prose_ranges(body);
+    let mut prose = ProseFilter::new(non_prose_ranges(body));
     let mut n = 0;
     words(text, span, |s, _| {
-        let (a, b) = (s.start - span.start, s.end - span.start);
-        if !skip.iter().any(|&(x, y)| x <= a && b <= y) {
+        if prose.is_prose(s.start - span.start, s.end - span.start) {
             n += 1;
         }
     });
     n
 }
 
+/// Which words (in order) lie outside the non-prose ranges of a paragraph: the ranges are
+/// disjoint and in order, so one pass over both answers every word.
+struct ProseFilter {
+    skip: Vec<(usize, usize)>,
+    next: usize,
+}
+
+impl ProseFilter {
+    fn new(skip: Vec<(usize, usize)>) -> Self {
+        ProseFilter { skip, next: 0 }
+    }
+
+    /// True unless the word at `a..b` (after the previous one asked about) lies inside one
+    /// range.
+    fn is_prose(&mut self, a: usize, b: usize) -> bool {
+        // Ranges that end at or before `a` cannot hold this word or any later one.
+        while self.next < self.skip.len() && self.skip[self.next].1 <= a {
+            self.next += 1;
+        }
+        // Only the first range ending after `a` can start at or before it.
+        !self
+            .skip
+            .get(self.next)
+            .is_some_and(|&(x, y)| x <= a && b <= y)
+    }
+}
+
 /// [`prose_words`], also appending the hash of every word (prose or not) to `hashes`.
 fn prose_word_hashes(text: &str, span: Span, shingler: &Shingler, hashes: &mut Vec<u64>) -> usize {
     let body = span.slice(text);
-    let skip = non_prose_ranges(body);
+    let mut prose = ProseFilter::new(non_prose_ranges(body));
     let mut n = 0;
     let mut buf = String::new();
     words(text, span, |s, w| {
-        let (a, b) = (s.start - span.start, s.end - span.start);
-        if !skip.iter().any(|&(x, y)| x <= a && b <= y) {
+        if prose.is_prose(s.start - span.start, s.end - span.start) {
             n += 1;
         }
         normalize(w, &mut buf);
@@ -852,6 +894,14 @@ fn non_prose_ranges(body: &str) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < b.len() {
+        // Only these bytes can start a range; every other char is stepped over.
+        match b[i..]
+            .iter()
+            .position(|c| matches!(c, b'[' | b'`' | b':' | b'h' | b'w' | b'<'))
+        {
+            Some(k) => i += k,
+            None => break,
+        }
         let rest = &body[i..];
         let end = match b[i] {
             // `[text](target)` or `[text][ref]`: the whole link.
@@ -951,6 +1001,29 @@ mod tests {
     }
 
     const COPY: &str = "Every release is built from a signed tag, and the maintainers publish the checksums next to the archives.";
+
+    proptest::proptest! {
+        /// One pass over words and ranges counts what testing each word against every
+        /// range counts.
+        #[test]
+        fn prose_filter_counts_as_every_range_would(pieces in proptest::collection::vec(
+            proptest::sample::select(vec![
+                "word", " ", "[link](https://x.org/a b)", "`code`", "``a ` b``", ":ref:`x y`",
+                "https://y.org/z", "<http://q.org>", "www.w.org", "`", "[", "](", ":", "é", "\n",
+            ]),
+            0..30,
+        )) {
+            let t = pieces.concat();
+            let skip = non_prose_ranges(&t);
+            let mut naive = 0;
+            words(&t, Span::new(0, t.len()), |s, _| {
+                if !skip.iter().any(|&(x, y)| x <= s.start && s.end <= y) {
+                    naive += 1;
+                }
+            });
+            proptest::prop_assert_eq!(prose_words(&t, Span::new(0, t.len())), naive);
+        }
+    }
 
     #[test]
     fn prose_words_skip_links_code_and_roles() {
