@@ -656,21 +656,18 @@ fn ascii_sentence_bounds(s: &[u8], mut bound: impl FnMut(usize)) {
         // SB8: ATerm Close* Sp* × (¬(OLetter | Upper | Lower | ParaSep | SATerm))* Lower.
         let sb8 = || {
             before[skip(&before, true, true)] == Part::ATerm
-                && s[pos..]
-                    .iter()
-                    .map(|&c| ascii_sentence_class(c))
-                    .find(|c| {
-                        matches!(
-                            c,
-                            C::Lower | C::Upper | C::Cr | C::Lf | C::STerm | C::ATerm
-                        )
-                    })
-                    == Some(C::Lower)
+                && s[pos..].iter().map(|&c| ascii_sentence_class(c)).find(|c| {
+                    matches!(c, C::Lower | C::Upper | C::Cr | C::Lf | C::STerm | C::ATerm)
+                }) == Some(C::Lower)
         };
         let sb8a = || sterm_or_aterm(before[skip(&before, true, true)]);
         let sb9 = || sterm_or_aterm(before[skip(&before, false, true)]);
         let sb11 = || {
-            let mut i = if matches!(last, Part::Cr | Part::Lf) { 2 } else { 3 };
+            let mut i = if matches!(last, Part::Cr | Part::Lf) {
+                2
+            } else {
+                3
+            };
             if before[i] == Part::SpPlus {
                 i -= 1;
             }
