@@ -505,6 +505,17 @@ impl Workspace {
         self.files.is_empty()
     }
 
+    /// Builds now what the report after a change needs (the index of every paragraph's
+    /// shingles, else made by the first change), so that a frontend can pay for it while
+    /// nobody waits: after publishing a report, before the next edit.
+    pub fn prepare_changes(&mut self) {
+        if let Some(cache) = self.cross.as_mut() {
+            if !cache.full && cache.index.is_none() {
+                cache.index = Some(CrossIndex::new(&self.files, cache.threshold));
+            }
+        }
+    }
+
     /// Brings the cross-file copies up to date: the files marked stale since the last report
     /// are queried against the index of paragraphs, or, when there is no earlier report (or
     /// a change was too large to follow), every file is joined again.
@@ -1020,7 +1031,8 @@ fn cross_sources<'a>(
     let similar = index.sets.similar(set, crossfile::MAX_CANDIDATES)?;
     let rank = rank_key(w, k);
     // Per group of identical sets: its Jaccard, and its earliest member in another file.
-    let mut groups: HashMap<&[u64], (f64, Option<(&'a FileWork, usize)>)> = HashMap::new();
+    type Group<'a> = (f64, Option<(&'a FileWork, usize)>);
+    let mut groups: HashMap<&[u64], Group<'a>> = HashMap::new();
     for (id, j) in similar {
         let (path, kq) = &index.owner[&id];
         let other = &files[path];

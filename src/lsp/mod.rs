@@ -741,6 +741,10 @@ impl<'c> Server<'c> {
         for uri in publish {
             self.publish(&uri);
         }
+        // The index the next edit's check reads, built while the user reads the diagnostics.
+        if let Some(root) = self.roots.get_mut(key) {
+            root.workspace.prepare_changes();
+        }
     }
 
     fn publish(&self, uri: &Uri) {
