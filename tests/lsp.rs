@@ -393,6 +393,54 @@ fn cross_file_copies_follow_the_policy_and_count_positions_in_the_negotiated_enc
     }
 }
 
+/// A copy is reported at the later file; the file it was copied from shows an information
+/// diagnostic at the original, pointing at the copy, and loses it when the copy goes.
+#[test]
+fn the_original_of_a_copy_points_at_the_copy() {
+    let (_t, dir) = tempdir();
+    let a_text = format!("# A\n\n{COPY}\n");
+    let b_text =
+        format!("# B\n\nSomething else entirely, said in words of its own here.\n\n{COPY}\n");
+    std::fs::write(dir.join("a.md"), &a_text).unwrap();
+    std::fs::write(dir.join("b.md"), &b_text).unwrap();
+    let (a, b) = (uri(&dir.join("a.md")), uri(&dir.join("b.md")));
+    let (mut c, _) = Client::start(&dir, &["utf-8"]);
+    c.open(&a, "markdown", &a_text);
+    let diags = c.diagnostics(&a);
+    assert_eq!(diags.len(), 1, "{diags:#?}");
+    let d = &diags[0];
+    assert_eq!(d["code"], "cross_file");
+    assert_eq!(d["severity"], 3, "information: the copy is the finding");
+    assert_eq!(d["range"]["start"], json!({"line": 2, "character": 0}));
+    let msg = d["message"].as_str().unwrap();
+    assert!(msg.contains("copied in b.md:5 (score 1.00)"), "{msg}");
+    let rel = &d["relatedInformation"][0];
+    assert_eq!(rel["location"]["uri"], b.as_str());
+    assert_eq!(rel["location"]["range"]["start"]["line"], 4);
+    // The copy, opened, is the finding; removing it clears the original's note.
+    c.open(&b, "markdown", &b_text);
+    let diags = c.diagnostics(&b);
+    assert_eq!(diags.len(), 1, "{diags:#?}");
+    assert_eq!(diags[0]["severity"], 1);
+    c.change(&b, 2, json!([{"text": "# B\n\nNothing copied now.\n"}]));
+    assert_eq!(c.diagnostics(&b), Vec::<Value>::new());
+    assert_eq!(c.diagnostics(&a), Vec::<Value>::new());
+    c.stop();
+}
+
+/// A buffer that is not a file (`untitled:`) is checked alone, in the markup of its language.
+#[test]
+fn untitled_buffers_are_checked_alone() {
+    let (_t, dir) = tempdir();
+    let (mut c, _) = Client::start(&dir, &[]);
+    let buffer = "untitled:Untitled-1";
+    c.open(buffer, "plaintext", &seed());
+    let diags = c.diagnostics(buffer);
+    assert_eq!(lines(&diags), [11, 12], "{diags:#?}");
+    assert!(diags.iter().all(|d| d["code"] == "restatement"));
+    c.stop();
+}
+
 /// Another paragraph of `a`, copied into `b` later.
 const COPY2: &str = "Security fixes are backported to the two most recent minor releases and announced on the mailing list a week ahead.";
 

@@ -7,6 +7,15 @@
 //! Jaccard ≥ t must share one of the first `n - ⌈t·n⌉ + 1` shingles of each, so an inverted
 //! index over those prefixes finds every such pair — exactly, without all-pairs comparison —
 //! and each candidate is verified with the exact Jaccard.
+//!
+//! Thousands of near-identical (not identical) paragraphs share their prefixes, and every pair
+//! of them is similar: the join would be quadratic. A set therefore looks at no more than
+//! [`MAX_CANDIDATES`] earlier sets (the earliest first), and [`Join::truncated`] says when
+//! one did; below that bound the join is exact.
+//!
+//! [`SetIndex`] answers the same question for one set at a time, for a frontend that sees
+//! files change one by one (the language server): insert, remove, and query the sets similar
+//! to a given one, exactly, without joining everything again.
 
 use crate::sketch::jaccard;
 use ahash::AHashMap;
@@ -18,7 +27,17 @@ pub struct Join {
     pub groups: Vec<Vec<usize>>,
     /// `(group a, group b, jaccard)` with `a < b` and jaccard ≥ the threshold (and < 1).
     pub pairs: Vec<(usize, usize, f64)>,
+    /// Some set had more than [`MAX_CANDIDATES`] candidates, and was compared only with the
+    /// earliest of them: `pairs` may miss some of its similar sets.
+    pub truncated: bool,
 }
+
+/// Candidates (earlier sets sharing a prefix shingle) a set is compared with at most.
+pub const MAX_CANDIDATES: usize = 1024;
+
+/// Entries of the prefix lists a set reads at most (a candidate is met once per prefix
+/// shingle it shares).
+const MAX_ENTRIES: usize = 16 * MAX_CANDIDATES;
 
 /// Groups identical `sets` (sorted, deduplicated hashes) and finds the pairs of distinct sets with
 /// Jaccard ≥ `threshold` (in (0, 1]). Empty sets are left out.
@@ -51,6 +70,7 @@ pub fn join<S: AsRef<[u64]>>(sets: &[S], threshold: f64) -> Join {
         return Join {
             groups,
             pairs: Vec::new(),
+            truncated: false,
         };
     }
     // 2. Global order of shingles: rarest first (fewest distinct sets holding it), then by hash.
@@ -62,31 +82,45 @@ pub fn join<S: AsRef<[u64]>>(sets: &[S], threshold: f64) -> Join {
             *df.entry(x).or_default() += 1;
         }
     }
-    // 3. Prefix index: per shingle, a chain through `links` of the sets whose prefix holds it
-    // (the heads in a map, the links in one array: no allocation per shingle).
-    let mut heads: AHashMap<u64, usize> = AHashMap::with_capacity(total / 2);
+    // 3. Prefix index: per shingle, a chain through `links` of the sets whose prefix holds it,
+    // earliest first (the first and last links in a map, the links in one array: no
+    // allocation per shingle).
+    let mut heads: AHashMap<u64, (usize, usize)> = AHashMap::with_capacity(total / 2);
     let mut links: Vec<(u32, usize)> = Vec::with_capacity(total / 2);
     let mut stamp: Vec<u32> = vec![u32::MAX; reps.len()];
     let mut pairs = Vec::new();
+    let mut truncated = false;
     let mut ordered: Vec<(u32, u64)> = Vec::new();
     for (x, s) in reps.iter().enumerate() {
         let n = s.len();
         ordered.clear();
         ordered.extend(s.iter().map(|&h| (df[&h], h)));
         let p = prefix_len(n, threshold);
-        // The p first in the global order, in any order among themselves.
+        // The p first in the global order, rarest first (shortest chains first).
         if p < n {
             ordered.select_nth_unstable(p - 1);
         }
-        for &(_, h) in &ordered[..p] {
-            let mut e = heads.get(&h).copied().unwrap_or(NIL);
+        ordered[..p].sort_unstable();
+        let (mut entries, mut compared) = (0, 0);
+        'prefix: for &(_, h) in &ordered[..p] {
+            let mut e = heads.get(&h).map_or(NIL, |&(first, _)| first);
             while e != NIL {
+                if entries == MAX_ENTRIES {
+                    truncated = true;
+                    break 'prefix;
+                }
+                entries += 1;
                 let (y, next) = links[e];
                 e = next;
                 let y = y as usize;
                 if stamp[y] == x as u32 {
                     continue;
                 }
+                if compared == MAX_CANDIDATES {
+                    truncated = true;
+                    break 'prefix;
+                }
+                compared += 1;
                 stamp[y] = x as u32;
                 let m = reps[y].len();
                 if (n.min(m) as f64) < threshold * n.max(m) as f64 - 1e-9 {
@@ -99,13 +133,149 @@ pub fn join<S: AsRef<[u64]>>(sets: &[S], threshold: f64) -> Join {
             }
         }
         for &(_, h) in &ordered[..p] {
-            let head = heads.entry(h).or_insert(NIL);
-            links.push((x as u32, *head));
-            *head = links.len() - 1;
+            links.push((x as u32, NIL));
+            let new = links.len() - 1;
+            match heads.get_mut(&h) {
+                Some((_, last)) => {
+                    links[*last].1 = new;
+                    *last = new;
+                }
+                None => {
+                    heads.insert(h, (new, new));
+                }
+            }
         }
     }
     pairs.sort_by_key(|p| (p.0, p.1));
-    Join { groups, pairs }
+    Join {
+        groups,
+        pairs,
+        truncated,
+    }
+}
+
+/// Shingle sets kept for similarity queries as files change: the sets whose Jaccard with a
+/// given set reaches the threshold, found exactly by the same prefix filtering as [`join`].
+/// The global order of shingles is their frequency when the index was made (rarest first;
+/// shingles met later count as the rarest): any fixed order keeps the filter exact.
+#[derive(Debug, Default)]
+pub struct SetIndex {
+    threshold: f64,
+    frequency: AHashMap<u64, u32>,
+    /// Prefix shingle → ids of the sets whose prefix holds it.
+    postings: AHashMap<u64, Vec<u32>>,
+    /// By id; a removed set is empty.
+    sets: Vec<Vec<u64>>,
+    free: Vec<u32>,
+}
+
+impl SetIndex {
+    /// An index of `sets` (sorted, deduplicated) for `threshold`; their ids are their positions.
+    pub fn new(sets: Vec<Vec<u64>>, threshold: f64) -> SetIndex {
+        let mut frequency: AHashMap<u64, u32> = AHashMap::new();
+        for s in &sets {
+            for &x in s {
+                *frequency.entry(x).or_default() += 1;
+            }
+        }
+        let mut index = SetIndex {
+            threshold: threshold.clamp(1e-6, 1.0),
+            frequency,
+            ..SetIndex::default()
+        };
+        for s in sets {
+            index.insert(s);
+        }
+        index
+    }
+
+    /// The shingles of `set` that a similar set must share one of.
+    fn prefix(&self, set: &[u64]) -> Vec<u64> {
+        let mut ordered: Vec<(u32, u64)> = set
+            .iter()
+            .map(|&h| (self.frequency.get(&h).copied().unwrap_or(0), h))
+            .collect();
+        ordered.sort_unstable();
+        ordered.truncate(prefix_len(set.len(), self.threshold));
+        ordered.into_iter().map(|(_, h)| h).collect()
+    }
+
+    /// Adds `set` (sorted, deduplicated); returns its id.
+    pub fn insert(&mut self, set: Vec<u64>) -> u32 {
+        let id = match self.free.pop() {
+            Some(id) => id,
+            None => {
+                self.sets.push(Vec::new());
+                (self.sets.len() - 1) as u32
+            }
+        };
+        if !set.is_empty() {
+            for h in self.prefix(&set) {
+                self.postings.entry(h).or_default().push(id);
+            }
+        }
+        self.sets[id as usize] = set;
+        id
+    }
+
+    /// Removes the set `id`.
+    pub fn remove(&mut self, id: u32) {
+        let set = std::mem::take(&mut self.sets[id as usize]);
+        if !set.is_empty() {
+            for h in self.prefix(&set) {
+                if let Some(list) = self.postings.get_mut(&h) {
+                    list.retain(|&y| y != id);
+                    if list.is_empty() {
+                        self.postings.remove(&h);
+                    }
+                }
+            }
+        }
+        self.free.push(id);
+    }
+
+    /// The set `id`.
+    pub fn set(&self, id: u32) -> &[u64] {
+        &self.sets[id as usize]
+    }
+
+    /// Every set (itself included, when indexed) whose Jaccard with `set` reaches the
+    /// threshold, with that Jaccard, by id; `None` when more than `limit` candidates would
+    /// have to be compared.
+    pub fn similar(&self, set: &[u64], limit: usize) -> Option<Vec<(u32, f64)>> {
+        if set.is_empty() {
+            return Some(Vec::new());
+        }
+        let mut seen: Vec<u32> = Vec::new();
+        for h in self.prefix(set) {
+            if let Some(list) = self.postings.get(&h) {
+                seen.extend_from_slice(list);
+                if seen.len() > limit.saturating_mul(16) {
+                    return None;
+                }
+            }
+        }
+        seen.sort_unstable();
+        seen.dedup();
+        if seen.len() > limit {
+            return None;
+        }
+        let n = set.len();
+        let t = self.threshold;
+        Some(
+            seen.into_iter()
+                .filter_map(|y| {
+                    let other = &self.sets[y as usize];
+                    let m = other.len();
+                    if (n.min(m) as f64) < t * n.max(m) as f64 - 1e-9 {
+                        return None;
+                    }
+                    let j = jaccard(other, set);
+                    (j >= t).then_some((y, j))
+                })
+                .collect(),
+        )
+    }
 }
 
 /// The end of a chain.
@@ -175,8 +345,61 @@ mod tests {
         assert_eq!(prefix_len(10, 0.5), 6);
     }
 
+    #[test]
+    fn near_identical_sets_by_the_thousand_are_compared_a_bounded_number_of_times() {
+        // 3,000 sets of 40 shingles, each with one of its own: every pair is similar.
+        let sets: Vec<Vec<u64>> = (0..3000u64)
+            .map(|i| {
+                let mut s: Vec<u64> = (0..39).collect();
+                s.push(1000 + i);
+                s
+            })
+            .collect();
+        let j = join(&sets, 0.7);
+        assert!(j.truncated);
+        assert_eq!(j.groups.len(), 3000);
+        assert!(j.pairs.len() <= 3000 * MAX_CANDIDATES, "{}", j.pairs.len());
+        // The earliest sets are all found: each of the first ones is paired with every other.
+        assert!(j.pairs.iter().filter(|p| p.0 == 0).count() >= MAX_CANDIDATES);
+        // A small join is not truncated.
+        assert!(!join(&sets[..100], 0.7).truncated);
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// The index finds, for each set, exactly the sets the join pairs it with (or that
+        /// are identical to it), after removals and re-insertions too.
+        #[test]
+        fn index_queries_equal_the_join(
+            raw in prop::collection::vec(prop::collection::vec(0u64..40, 1..12), 2..25),
+            t in 0.3f64..0.95,
+            drop in prop::collection::vec(any::<bool>(), 25),
+        ) {
+            let sets: Vec<Vec<u64>> = raw.into_iter().map(|mut s| { s.sort_unstable(); s.dedup(); s }).collect();
+            // Built from the first half, then the rest inserted, some removed and put back.
+            let half = sets.len() / 2;
+            let mut index = SetIndex::new(sets[..half].to_vec(), t);
+            for s in &sets[half..] {
+                index.insert(s.clone());
+            }
+            for (i, s) in sets.iter().enumerate() {
+                if drop[i] {
+                    index.remove(i as u32);
+                    prop_assert_eq!(index.insert(s.clone()), i as u32);
+                }
+            }
+            for (i, s) in sets.iter().enumerate() {
+                let mut got: Vec<usize> = index.similar(s, usize::MAX / 4).unwrap()
+                    .into_iter().map(|(y, _)| y as usize).filter(|&y| y != i).collect();
+                got.sort_unstable();
+                let want: Vec<usize> = (0..sets.len())
+                    .filter(|&y| y != i && jaccard(&sets[y], s) >= t)
+                    .collect();
+                prop_assert_eq!(got, want);
+            }
+        }
+
         /// The prefix-filtered join finds exactly the pairs that all-pairs comparison finds.
         #[test]
         fn join_equals_brute_force(

@@ -39,7 +39,7 @@ use crate::tokenize::{normalize, words};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// Where a finding or its source is: a file and a region of it.
@@ -324,12 +324,17 @@ pub fn check_documents(
     files.dedup_by(|a, b| a.path == b.path);
     let mut ws = Workspace::new(config.clone(), opts.fail_on.clone());
     ws.insert(files, opts.changed.as_ref())?;
-    Ok(ws.report(opts.baseline.as_ref()))
+    let mut report = ws.report(opts.baseline.as_ref());
+    report.texts = ws.into_texts(&report);
+    Ok(report)
 }
 
 /// The files of one check, kept between runs: a frontend that sees files change one at a time
-/// (the language server) re-reads only the changed file, then [`Workspace::report`] joins the
-/// paragraphs of every file again. [`check_documents`] is one insert and one report.
+/// (the language server) re-reads only the changed file, and [`Workspace::report`] looks for
+/// cross-file copies again only in the files whose paragraphs are similar to the changed
+/// file's, before or after the change (the other files' copies cannot have changed): the
+/// report is the one a fresh workspace of the same files gives. [`check_documents`] is one
+/// insert and one report.
 ///
 /// ```
 /// use deja::check::{InputFile, Workspace};
@@ -351,6 +356,8 @@ pub struct Workspace {
     keys: HashMap<String, usize>,
     /// By path: the report lists files in path order.
     files: BTreeMap<String, FileWork>,
+    /// The cross-file copies of the last report, and what changed since.
+    cross: Option<CrossCache>,
 }
 
 impl Workspace {
@@ -363,6 +370,7 @@ impl Workspace {
             analyzers: Vec::new(),
             keys: HashMap::new(),
             files: BTreeMap::new(),
+            cross: None,
         }
     }
 
@@ -415,9 +423,45 @@ impl Workspace {
             })
             .collect();
         for w in works {
+            self.note_change(&w.path, Some(&w));
             self.files.insert(w.path.clone(), w);
         }
         Ok(())
+    }
+
+    /// Before the file at `path` is replaced by `new` (or removed): marks the files whose
+    /// cross-file copies it may change, those with a paragraph similar to one of its old or
+    /// new paragraphs, and keeps the index of paragraphs up to date.
+    fn note_change(&mut self, path: &str, new: Option<&FileWork>) {
+        let Some(cache) = self.cross.as_mut() else {
+            return;
+        };
+        if cache.full {
+            return;
+        }
+        let files = &self.files;
+        let index = cache
+            .index
+            .get_or_insert_with(|| CrossIndex::new(files, cache.threshold));
+        let mut stale = BTreeSet::new();
+        let old: Vec<&[u64]> = files
+            .get(path)
+            .map(|w| w.units.iter().map(|u| u.2.as_slice()).collect())
+            .unwrap_or_default();
+        let mut ok = index.files_similar_to(&old, &mut stale).is_some();
+        index.remove_file(path);
+        if let Some(w) = new {
+            index.add_file(w);
+            let sets: Vec<&[u64]> = w.units.iter().map(|u| u.2.as_slice()).collect();
+            ok &= index.files_similar_to(&sets, &mut stale).is_some();
+        }
+        stale.insert(path.to_string());
+        if ok {
+            cache.stale.extend(stale);
+        } else {
+            cache.full = true;
+            cache.index = None;
+        }
     }
 
     /// False when no file can report cross-file copies (`ignore` has them everywhere): then
@@ -434,6 +478,10 @@ impl Workspace {
 
     /// Forgets the file at `path`; true when it was there.
     pub fn remove(&mut self, path: &str) -> bool {
+        if !self.files.contains_key(path) {
+            return false;
+        }
+        self.note_change(path, None);
         self.files.remove(path).is_some()
     }
 
@@ -457,15 +505,85 @@ impl Workspace {
         self.files.is_empty()
     }
 
+    /// Builds now what the report after a change needs (the index of every paragraph's
+    /// shingles, else made by the first change), so that a frontend can pay for it while
+    /// nobody waits: after publishing a report, before the next edit.
+    pub fn prepare_changes(&mut self) {
+        if let Some(cache) = self.cross.as_mut() {
+            if !cache.full && cache.index.is_none() {
+                cache.index = Some(CrossIndex::new(&self.files, cache.threshold));
+            }
+        }
+    }
+
+    /// Brings the cross-file copies up to date: the files marked stale since the last report
+    /// are queried against the index of paragraphs, or, when there is no earlier report (or
+    /// a change was too large to follow), every file is joined again.
+    fn update_cross(&mut self) {
+        let works: Vec<&FileWork> = self.files.values().collect();
+        let Some(threshold) = cross_threshold(&works, &self.settings) else {
+            self.cross = None;
+            return;
+        };
+        let incremental = self
+            .cross
+            .as_ref()
+            .is_some_and(|c| !c.full && c.threshold == threshold);
+        if incremental {
+            let cache = self.cross.as_mut().expect("checked above");
+            let stale = std::mem::take(&mut cache.stale);
+            let mut ok = true;
+            if let Some(index) = &cache.index {
+                for path in &stale {
+                    let Some(w) = self.files.get(path) else {
+                        cache.findings.remove(path);
+                        continue;
+                    };
+                    match file_copies(&self.files, index, w, &self.settings[w.settings]) {
+                        Some(f) if f.is_empty() => {
+                            cache.findings.remove(path);
+                        }
+                        Some(f) => {
+                            cache.findings.insert(path.clone(), f);
+                        }
+                        None => {
+                            ok = false;
+                            break;
+                        }
+                    }
+                }
+            }
+            if ok {
+                return;
+            }
+        }
+        let (findings, truncated) = cross_file(&works, &self.settings, threshold);
+        self.cross = Some(CrossCache {
+            threshold,
+            findings,
+            index: None,
+            stale: BTreeSet::new(),
+            full: truncated,
+        });
+    }
+
     /// Every finding of the files read: their intra-document findings, the cross-file copies
-    /// among all of them, and which findings `baseline` accepts.
-    pub fn report(&self, baseline: Option<&Baseline>) -> CheckReport {
+    /// among all of them, and which findings `baseline` accepts. The report's `texts` are
+    /// left empty ([`Workspace::texts`] gives them).
+    pub fn report(&mut self, baseline: Option<&Baseline>) -> CheckReport {
+        self.update_cross();
         let works: Vec<&FileWork> = self.files.values().collect();
         let mut findings: Vec<CheckFinding> = works
             .iter()
             .flat_map(|w| w.findings.iter().cloned())
             .collect();
-        findings.extend(cross_file(&works, &self.settings));
+        if let Some(cache) = &self.cross {
+            for w in &works {
+                if let Some(f) = cache.findings.get(&w.path) {
+                    findings.extend(f.iter().cloned());
+                }
+            }
+        }
         findings.sort_by(|a, b| {
             (&a.location.path, a.location.span.start, a.kind).cmp(&(
                 &b.location.path,
@@ -479,28 +597,84 @@ impl Workspace {
                 f.baselined = ok;
             }
         }
-        let involved: HashSet<&str> = (findings.iter())
-            .flat_map(|f| {
-                std::iter::once(f.location.path.as_str())
-                    .chain(f.sources.iter().map(|s| s.location.path.as_str()))
-            })
-            .collect();
-        let texts = (works.iter())
-            .filter(|w| involved.contains(w.path.as_str()))
-            .map(|w| {
-                let language = self.settings[w.settings].doc.language.clone();
-                let text = w.text.clone();
-                (w.path.clone(), FileText { text, language })
-            })
-            .collect();
         CheckReport {
             documents: works.len(),
             checked: works.iter().filter(|w| w.target).count(),
             findings,
             errors: Vec::new(),
-            texts,
+            texts: BTreeMap::new(),
         }
     }
+
+    /// The texts of the files that `report` (of this workspace) involves: each file with a
+    /// finding or that is the source of one, for printers that show the text (HTML).
+    pub fn texts(&self, report: &CheckReport) -> BTreeMap<String, FileText> {
+        (self.involved(report).into_iter())
+            .filter_map(|p| self.files.get(p))
+            .map(|w| (w.path.clone(), self.file_text(w, w.text.clone())))
+            .collect()
+    }
+
+    /// [`Workspace::texts`], moving the texts out of the workspace.
+    fn into_texts(mut self, report: &CheckReport) -> BTreeMap<String, FileText> {
+        let involved: Vec<String> = (self.involved(report).into_iter())
+            .map(str::to_string)
+            .collect();
+        let mut out = BTreeMap::new();
+        for p in involved {
+            if let Some(w) = self.files.remove(&p) {
+                let t = self.file_text(&w, String::new());
+                out.insert(p, FileText { text: w.text, ..t });
+            }
+        }
+        out
+    }
+
+    fn involved<'a>(&self, report: &'a CheckReport) -> BTreeSet<&'a str> {
+        (report.findings.iter())
+            .flat_map(|f| {
+                std::iter::once(f.location.path.as_str())
+                    .chain(f.sources.iter().map(|s| s.location.path.as_str()))
+            })
+            .collect()
+    }
+
+    fn file_text(&self, w: &FileWork, text: String) -> FileText {
+        let language = self.settings[w.settings].doc.language.clone();
+        FileText { text, language }
+    }
+}
+
+/// The cross-file copies of the file `w`, from the index of paragraphs (`None`: a query had
+/// too many candidates to be answered exactly).
+fn file_copies(
+    files: &BTreeMap<String, FileWork>,
+    index: &CrossIndex,
+    w: &FileWork,
+    s: &FileSettings,
+) -> Option<Vec<CheckFinding>> {
+    let mut out = Vec::new();
+    let mut lines: HashMap<&str, LineIndex> = HashMap::new();
+    for k in 0..w.units.len() {
+        if !reports_copy(w, s, k) {
+            continue;
+        }
+        let sources = cross_sources(files, index, w, s, k)?;
+        if sources.is_empty() {
+            continue;
+        }
+        for f in std::iter::once(w).chain(sources.iter().map(|&(_, f, _)| f)) {
+            lines
+                .entry(f.path.as_str())
+                .or_insert_with(|| LineIndex::new(&f.text));
+        }
+        let sources: Vec<(f64, &FileWork, usize, &LineIndex)> = sources
+            .iter()
+            .map(|&(j, f, kf)| (j, f, kf, &lines[f.path.as_str()]))
+            .collect();
+        out.push(cross_finding(w, s, k, &lines[w.path.as_str()], &sources));
+    }
+    Some(out)
 }
 
 /// Reads one file in its markup: segments and suppression markers, intra-document findings
@@ -525,9 +699,31 @@ fn analyze_file(
     ]
     .iter()
     .any(|&k| s.reports(k));
+    // Prose words per segment, counted once (the cross-file units count them as they hash
+    // their words; findings and the analysis' filter read them).
+    let counts: Vec<std::sync::OnceLock<usize>> = prose
+        .segments
+        .iter()
+        .map(|_| std::sync::OnceLock::new())
+        .collect();
+    let prose_count =
+        |i: usize, span: Span| *counts[i].get_or_init(|| prose_words(&prose.text, span));
+    // Every file is a possible source, whatever its own settings report.
+    let units = if cross {
+        cross_units(&prose.text, &prose.segments, s.min_words, &counts)
+    } else {
+        Vec::new()
+    };
     let mut findings = Vec::new();
     if target && intra {
-        let r = analyzer.analyze_prose(serde_json::Value::String(f.path.clone()), &prose);
+        // Paragraphs that cannot be reported are not looked into further.
+        let wanted = |kind, paragraph: usize, span: Span| {
+            s.reports(check_kind(kind))
+                && !suppressed.contains(&paragraph)
+                && prose_count(paragraph, span) >= s.min_words
+        };
+        let id = serde_json::Value::String(f.path.clone());
+        let r = analyzer.analyze_prose_where(id, &prose, &wanted);
         let mut lines = None;
         for d in &r.findings {
             let kind = check_kind(d.kind);
@@ -536,7 +732,7 @@ fn analyze_file(
             if !s.reports(kind)
                 || d.sources.is_empty()
                 || suppressed.contains(&d.paragraph)
-                || prose_words(&prose.text, d.span) < s.min_words
+                || prose_count(d.paragraph, d.span) < s.min_words
             {
                 continue;
             }
@@ -544,12 +740,6 @@ fn analyze_file(
             findings.push(from_doc_finding(&f.path, &f.text, lines, d, s.fails(kind)));
         }
     }
-    // Every file is a possible source, whatever its own settings report.
-    let units = if cross {
-        cross_units(&prose.text, &prose.segments, s.min_words)
-    } else {
-        Vec::new()
-    };
     let prepared = match prose.text {
         Cow::Owned(s) => Some(s),
         Cow::Borrowed(_) => None,
@@ -567,10 +757,12 @@ fn analyze_file(
 }
 
 /// The paragraphs of a file that take part in the cross-file join, with their shingle sets.
+/// Records each one's prose word count in `counts`.
 fn cross_units(
     prose: &str,
     segments: &[Segment],
     min_words: usize,
+    counts: &[std::sync::OnceLock<usize>],
 ) -> Vec<(usize, Span, Vec<u64>)> {
     let shingler = Shingler::new(crate::findings::DocOptions::default().shingle_size);
     let mut hashes = Vec::new();
@@ -587,6 +779,7 @@ fn cross_units(
             // One pass over the words: prose count and shingles together.
             hashes.clear();
             let n = prose_word_hashes(prose, s.span, &shingler, &mut hashes);
+            let _ = counts[i].set(n);
             if n < min_words.max(1) {
                 return None;
             }
@@ -664,32 +857,56 @@ pub fn from_doc_finding(
 /// A paragraph that takes part in the cross-file join.
 struct CrossUnit {
     file: usize,
-    paragraph: usize,
-    span: Span,
+    /// Its place in its file's `units`.
+    k: usize,
     /// Position in the order of originals: unchanged files first, then by path and offset.
     rank: usize,
 }
 
-fn cross_file(works: &[&FileWork], settings: &[FileSettings]) -> Vec<CheckFinding> {
+/// Most groups of similar paragraphs (beyond its own) a paragraph's sources are chosen from:
+/// with thousands of near-identical paragraphs, the most similar (the earliest among equals).
+const MAX_NEIGHBOURS: usize = crossfile::MAX_CANDIDATES;
+
+/// The threshold of the cross-file join: the lowest of the files' (`None` when no file
+/// reports cross-file copies).
+fn cross_threshold(works: &[&FileWork], settings: &[FileSettings]) -> Option<f64> {
     let active: Vec<&FileSettings> = works.iter().map(|w| &settings[w.settings]).collect();
     if !active.iter().any(|s| s.reports(CheckKind::CrossFile)) {
-        return Vec::new();
+        return None;
     }
-    let threshold = active
-        .iter()
-        .map(|s| s.cross_file_threshold)
-        .fold(1.0, f64::min);
+    Some(
+        active
+            .iter()
+            .map(|s| s.cross_file_threshold)
+            .fold(1.0, f64::min),
+    )
+}
+
+/// True when a copy may be reported at unit `k` of `w`.
+fn reports_copy(w: &FileWork, s: &FileSettings, k: usize) -> bool {
+    w.target && s.reports(CheckKind::CrossFile) && !w.suppressed.contains(&w.units[k].0)
+}
+
+/// Where a unit stands in the order of originals (compared as a tuple).
+fn rank_key(w: &FileWork, k: usize) -> (bool, &str, usize) {
+    (w.target, w.path.as_str(), w.units[k].1.start)
+}
+
+/// The cross-file copies of every file (by path, in each file's order), and whether the join
+/// was truncated (some paragraph had more candidates than it compared).
+fn cross_file(
+    works: &[&FileWork],
+    settings: &[FileSettings],
+    threshold: f64,
+) -> (HashMap<String, Vec<CheckFinding>>, bool) {
     let mut units = Vec::new();
-    let mut sets: Vec<&[u64]> = Vec::new();
     for (fi, w) in works.iter().enumerate() {
-        for (paragraph, span, set) in &w.units {
+        for k in 0..w.units.len() {
             units.push(CrossUnit {
                 file: fi,
-                paragraph: *paragraph,
-                span: *span,
+                k,
                 rank: 0,
             });
-            sets.push(set);
         }
     }
     let mut order: Vec<usize> = (0..units.len()).collect();
@@ -697,21 +914,25 @@ fn cross_file(works: &[&FileWork], settings: &[FileSettings]) -> Vec<CheckFindin
         (
             works[units[u].file].target,
             units[u].file,
-            units[u].span.start,
+            works[units[u].file].units[units[u].k].1.start,
         )
     });
     for (rank, &u) in order.iter().enumerate() {
         units[u].rank = rank;
     }
+    // Joined in rank order, so that a set with too many candidates is compared with the
+    // earliest (the originals).
+    let sets: Vec<&[u64]> = order
+        .iter()
+        .map(|&u| works[units[u].file].units[units[u].k].2.as_slice())
+        .collect();
     let join = crossfile::join(&sets, threshold);
+    let mut truncated = join.truncated;
     // For each group: its members by rank, and the first member in a file other than the first's.
     let groups: Vec<Vec<usize>> = join
         .groups
         .into_iter()
-        .map(|mut g| {
-            g.sort_by_key(|&u| units[u].rank);
-            g
-        })
+        .map(|g| g.into_iter().map(|i| order[i]).collect())
         .collect();
     let firsts: Vec<(usize, Option<usize>)> = groups
         .iter()
@@ -745,14 +966,22 @@ fn cross_file(works: &[&FileWork], settings: &[FileSettings]) -> Vec<CheckFindin
         neighbours[a].push((b, j));
         neighbours[b].push((a, j));
     }
-    let mut out = Vec::new();
+    for list in &mut neighbours {
+        if list.len() > MAX_NEIGHBOURS {
+            // Groups are numbered in rank order of their first members.
+            list.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            list.truncate(MAX_NEIGHBOURS);
+            truncated = true;
+        }
+    }
+    let mut out: HashMap<String, Vec<CheckFinding>> = HashMap::new();
     let line_indexes: Vec<std::sync::OnceLock<LineIndex>> =
         works.iter().map(|_| std::sync::OnceLock::new()).collect();
     let lines_of = |f: usize| line_indexes[f].get_or_init(|| LineIndex::new(&works[f].text));
     for (u, unit) in units.iter().enumerate() {
         let w = &works[unit.file];
         let s = &settings[w.settings];
-        if !w.target || !s.reports(CheckKind::CrossFile) || w.suppressed.contains(&unit.paragraph) {
+        if !reports_copy(w, s, unit.k) {
             continue;
         }
         let g = group_of[u];
@@ -778,66 +1007,227 @@ fn cross_file(works: &[&FileWork], settings: &[FileSettings]) -> Vec<CheckFindin
                 .then(units[a.1].rank.cmp(&units[b.1].rank))
         });
         sources.truncate(3);
-        let text = &w.text;
-        let para = normalized_words(w.prose(), unit.span);
-        let best = &units[sources[0].1];
-        let best_words = normalized_words(works[best.file].prose(), best.span);
-        let score = (sources[0].0 * 1000.0).round() / 1000.0;
-        out.push(CheckFinding {
-            kind: CheckKind::CrossFile,
-            location: locate(&w.path, text, lines_of(unit.file), unit.span),
-            score,
-            // The same copy seen from either side has the same fingerprint.
-            fingerprint: if para <= best_words {
-                fingerprint(CheckKind::CrossFile, &para, &best_words)
-            } else {
-                fingerprint(CheckKind::CrossFile, &best_words, &para)
-            },
-            failing: s.fails(CheckKind::CrossFile),
-            baselined: false,
-            excerpt: crate::report::excerpt(unit.span.slice(text), 120),
-            sources: sources
-                .iter()
-                .map(|&(j, o)| {
-                    let src = &units[o];
-                    let sw = &works[src.file];
-                    CheckSource {
-                        location: locate(&sw.path, &sw.text, lines_of(src.file), src.span),
-                        score: (j * 1000.0).round() / 1000.0,
-                        excerpt: crate::report::excerpt(src.span.slice(&sw.text), 100),
-                        sentence: None,
-                    }
-                })
-                .collect(),
-        });
+        let sources: Vec<(f64, &FileWork, usize, &LineIndex)> = sources
+            .iter()
+            .map(|&(j, o)| (j, works[units[o].file], units[o].k, lines_of(units[o].file)))
+            .collect();
+        let f = cross_finding(w, s, unit.k, lines_of(unit.file), &sources);
+        out.entry(w.path.clone()).or_default().push(f);
     }
-    out
+    (out, truncated)
+}
+
+/// The copies of paragraph `k` of `w` in other files, best first, as [`cross_file`] would
+/// choose them, from the paragraphs `index` holds; `None` when a query had too many
+/// candidates to be answered exactly.
+fn cross_sources<'a>(
+    files: &'a BTreeMap<String, FileWork>,
+    index: &CrossIndex,
+    w: &FileWork,
+    s: &FileSettings,
+    k: usize,
+) -> Option<Vec<(f64, &'a FileWork, usize)>> {
+    let set = &w.units[k].2;
+    let similar = index.sets.similar(set, crossfile::MAX_CANDIDATES)?;
+    let rank = rank_key(w, k);
+    // Per group of identical sets: its Jaccard, and its earliest member in another file.
+    type Group<'a> = (f64, Option<(&'a FileWork, usize)>);
+    let mut groups: HashMap<&[u64], Group<'a>> = HashMap::new();
+    for (id, j) in similar {
+        let (path, kq) = &index.owner[&id];
+        let other = &files[path];
+        let entry = groups.entry(index.sets.set(id)).or_insert((j, None));
+        if other.path == w.path {
+            continue;
+        }
+        if entry
+            .1
+            .is_none_or(|(f, kf)| rank_key(other, *kq) < rank_key(f, kf))
+        {
+            entry.1 = Some((other, *kq));
+        }
+    }
+    if groups.len() > MAX_NEIGHBOURS {
+        return None;
+    }
+    let mut sources: Vec<(f64, &FileWork, usize)> = groups
+        .into_iter()
+        .filter(|(_, (j, _))| *j >= s.cross_file_threshold || *j == 1.0)
+        .filter_map(|(_, (j, o))| o.map(|(f, kf)| (j, f, kf)))
+        .filter(|&(_, f, kf)| rank_key(f, kf) < rank)
+        .collect();
+    sources.sort_by(|a, b| {
+        b.0.total_cmp(&a.0)
+            .then(rank_key(a.1, a.2).cmp(&rank_key(b.1, b.2)))
+    });
+    sources.truncate(3);
+    Some(sources)
+}
+
+/// The cross-file finding of paragraph `k` of `w`, copied from `sources` (Jaccard, file,
+/// paragraph, the file's lines), best first.
+fn cross_finding(
+    w: &FileWork,
+    s: &FileSettings,
+    k: usize,
+    lines: &LineIndex,
+    sources: &[(f64, &FileWork, usize, &LineIndex)],
+) -> CheckFinding {
+    let span = w.units[k].1;
+    let text = &w.text;
+    let para = normalized_words(w.prose(), span);
+    let (j0, best, kb, _) = sources[0];
+    let best_words = normalized_words(best.prose(), best.units[kb].1);
+    let score = (j0 * 1000.0).round() / 1000.0;
+    CheckFinding {
+        kind: CheckKind::CrossFile,
+        location: locate(&w.path, text, lines, span),
+        score,
+        // The same copy seen from either side has the same fingerprint.
+        fingerprint: if para <= best_words {
+            fingerprint(CheckKind::CrossFile, &para, &best_words)
+        } else {
+            fingerprint(CheckKind::CrossFile, &best_words, &para)
+        },
+        failing: s.fails(CheckKind::CrossFile),
+        baselined: false,
+        excerpt: crate::report::excerpt(span.slice(text), 120),
+        sources: sources
+            .iter()
+            .map(|&(j, sw, ks, sl)| {
+                let sspan = sw.units[ks].1;
+                CheckSource {
+                    location: locate(&sw.path, &sw.text, sl, sspan),
+                    score: (j * 1000.0).round() / 1000.0,
+                    excerpt: crate::report::excerpt(sspan.slice(&sw.text), 100),
+                    sentence: None,
+                }
+            })
+            .collect(),
+    }
+}
+
+/// The cross-file join's paragraphs, kept for queries between edits (see [`Workspace`]).
+struct CrossIndex {
+    sets: crossfile::SetIndex,
+    /// Index id → (path, unit).
+    owner: HashMap<u32, (String, usize)>,
+    /// Path → the index ids of its units, in order.
+    ids: HashMap<String, Vec<u32>>,
+}
+
+impl CrossIndex {
+    fn new(files: &BTreeMap<String, FileWork>, threshold: f64) -> CrossIndex {
+        let mut sets = Vec::new();
+        let mut owner = HashMap::new();
+        let mut ids: HashMap<String, Vec<u32>> = HashMap::new();
+        for (path, w) in files {
+            for (k, (_, _, set)) in w.units.iter().enumerate() {
+                owner.insert(sets.len() as u32, (path.clone(), k));
+                ids.entry(path.clone()).or_default().push(sets.len() as u32);
+                sets.push(set.clone());
+            }
+        }
+        CrossIndex {
+            sets: crossfile::SetIndex::new(sets, threshold),
+            owner,
+            ids,
+        }
+    }
+
+    /// Files with a paragraph similar to one of `sets` (`None`: too many to tell).
+    fn files_similar_to(&self, sets: &[&[u64]], out: &mut BTreeSet<String>) -> Option<()> {
+        for set in sets {
+            for (id, _) in self.sets.similar(set, crossfile::MAX_CANDIDATES)? {
+                out.insert(self.owner[&id].0.clone());
+            }
+        }
+        Some(())
+    }
+
+    fn remove_file(&mut self, path: &str) {
+        for id in self.ids.remove(path).unwrap_or_default() {
+            self.sets.remove(id);
+            self.owner.remove(&id);
+        }
+    }
+
+    fn add_file(&mut self, w: &FileWork) {
+        let ids = (w.units.iter().enumerate())
+            .map(|(k, (_, _, set))| {
+                let id = self.sets.insert(set.clone());
+                self.owner.insert(id, (w.path.clone(), k));
+                id
+            })
+            .collect();
+        self.ids.insert(w.path.clone(), ids);
+    }
+}
+
+/// The cross-file findings of the last report, kept so that a change re-reads only the
+/// files it can affect.
+struct CrossCache {
+    threshold: f64,
+    /// By path.
+    findings: HashMap<String, Vec<CheckFinding>>,
+    /// Made at the first change after a full join.
+    index: Option<CrossIndex>,
+    /// Files whose copies may have changed since.
+    stale: BTreeSet<String>,
+    /// The next report joins everything again (the last join was truncated, or a change
+    /// touched too many paragraphs to follow).
+    full: bool,
 }
 
 /// Words of `text[span]` that are prose: not inside link targets, URLs, inline code or
 /// reST roles, and not the text of a link (a list of links is not prose).
 pub fn prose_words(text: &str, span: Span) -> usize {
     let body = span.slice(text);
-    let skip = non_prose_ranges(body);
+    let mut prose = ProseFilter::new(non_prose_ranges(body));
     let mut n = 0;
     words(text, span, |s, _| {
-        let (a, b) = (s.start - span.start, s.end - span.start);
-        if !skip.iter().any(|&(x, y)| x <= a && b <= y) {
+        if prose.is_prose(s.start - span.start, s.end - span.start) {
             n += 1;
         }
     });
     n
 }
 
+/// Which words (in order) lie outside the non-prose ranges of a paragraph: the ranges are
+/// disjoint and in order, so one pass over both answers every word.
+struct ProseFilter {
+    skip: Vec<(usize, usize)>,
+    next: usize,
+}
+
+impl ProseFilter {
+    fn new(skip: Vec<(usize, usize)>) -> Self {
+        ProseFilter { skip, next: 0 }
+    }
+
+    /// True unless the word at `a..b` (after the previous one asked about) lies inside one
+    /// range.
+    fn is_prose(&mut self, a: usize, b: usize) -> bool {
+        // Ranges that end at or before `a` cannot hold this word or any later one.
+        while self.next < self.skip.len() && self.skip[self.next].1 <= a {
+            self.next += 1;
+        }
+        // Only the first range ending after `a` can start at or before it.
+        !self
+            .skip
+            .get(self.next)
+            .is_some_and(|&(x, y)| x <= a && b <= y)
+    }
+}
+
 /// [`prose_words`], also appending the hash of every word (prose or not) to `hashes`.
 fn prose_word_hashes(text: &str, span: Span, shingler: &Shingler, hashes: &mut Vec<u64>) -> usize {
     let body = span.slice(text);
-    let skip = non_prose_ranges(body);
+    let mut prose = ProseFilter::new(non_prose_ranges(body));
     let mut n = 0;
     let mut buf = String::new();
     words(text, span, |s, w| {
-        let (a, b) = (s.start - span.start, s.end - span.start);
-        if !skip.iter().any(|&(x, y)| x <= a && b <= y) {
+        if prose.is_prose(s.start - span.start, s.end - span.start) {
             n += 1;
         }
         normalize(w, &mut buf);
@@ -852,6 +1242,14 @@ fn non_prose_ranges(body: &str) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < b.len() {
+        // Only these bytes can start a range; every other char is stepped over.
+        match b[i..]
+            .iter()
+            .position(|c| matches!(c, b'[' | b'`' | b':' | b'h' | b'w' | b'<'))
+        {
+            Some(k) => i += k,
+            None => break,
+        }
         let rest = &body[i..];
         let end = match b[i] {
             // `[text](target)` or `[text][ref]`: the whole link.
@@ -952,6 +1350,29 @@ mod tests {
 
     const COPY: &str = "Every release is built from a signed tag, and the maintainers publish the checksums next to the archives.";
 
+    proptest::proptest! {
+        /// One pass over words and ranges counts what testing each word against every
+        /// range counts.
+        #[test]
+        fn prose_filter_counts_as_every_range_would(pieces in proptest::collection::vec(
+            proptest::sample::select(vec![
+                "word", " ", "[link](https://x.org/a b)", "`code`", "``a ` b``", ":ref:`x y`",
+                "https://y.org/z", "<http://q.org>", "www.w.org", "`", "[", "](", ":", "é", "\n",
+            ]),
+            0..30,
+        )) {
+            let t = pieces.concat();
+            let skip = non_prose_ranges(&t);
+            let mut naive = 0;
+            words(&t, Span::new(0, t.len()), |s, _| {
+                if !skip.iter().any(|&(x, y)| x <= s.start && s.end <= y) {
+                    naive += 1;
+                }
+            });
+            proptest::prop_assert_eq!(prose_words(&t, Span::new(0, t.len())), naive);
+        }
+    }
+
     #[test]
     fn prose_words_skip_links_code_and_roles() {
         let t = "See [the guide](https://x.org/g) and `some code here` or :ref:`label-name` now https://y.org ok";
@@ -1023,6 +1444,64 @@ mod tests {
         ];
         let r = check_documents(&Config::default(), &CheckOptions::default(), files).unwrap();
         assert!(r.findings.is_empty(), "{:?}", r.findings);
+    }
+
+    /// A workspace changed file by file reports what a fresh workspace of the same files
+    /// reports: the copies it looks for again only in the files similar to the changed ones.
+    #[test]
+    fn changes_give_the_report_of_a_fresh_workspace() {
+        let paragraphs = [
+            COPY.to_string(),
+            COPY.replace("signed tag", "signed and dated tag"),
+            COPY.replace("checksums", "signatures"),
+            "Each contributor signs the agreement before the first change is merged into the tree."
+                .to_string(),
+            "Each contributor signs the agreement before the first change is merged into the main tree."
+                .to_string(),
+            "Nothing in common with the others at all, really nothing, just words about gardens."
+                .to_string(),
+        ];
+        let mut rng = fastrand::Rng::with_seed(7);
+        let text = |rng: &mut fastrand::Rng| {
+            let n = rng.usize(0..4);
+            (0..n)
+                .map(|_| paragraphs[rng.usize(..paragraphs.len())].clone())
+                .collect::<Vec<_>>()
+                .join("\n\n")
+                + "\n"
+        };
+        let mut files: BTreeMap<String, String> = BTreeMap::new();
+        for i in 0..8 {
+            files.insert(format!("d{i}.md"), text(&mut rng));
+        }
+        let as_input = |files: &BTreeMap<String, String>| -> Vec<InputFile> {
+            files.iter().map(|(p, t)| file(p, t)).collect()
+        };
+        let mut ws = Workspace::new(Config::default(), None);
+        ws.insert(as_input(&files), None).unwrap();
+        ws.report(None);
+        for step in 0..60 {
+            let path = format!("d{}.md", rng.usize(0..10));
+            if rng.usize(0..5) == 0 {
+                files.remove(&path);
+                ws.remove(&path);
+            } else {
+                let t = text(&mut rng);
+                files.insert(path.clone(), t.clone());
+                ws.insert(vec![file(&path, &t)], None).unwrap();
+            }
+            let got = ws.report(None);
+            let want = check_documents(
+                &Config::default(),
+                &CheckOptions::default(),
+                as_input(&files),
+            )
+            .unwrap();
+            assert_eq!(got.findings, want.findings, "step {step}");
+            assert_eq!(got.documents, want.documents);
+        }
+        // The later reports were answered from the index, not by joining everything again.
+        assert!(ws.cross.as_ref().is_some_and(|c| c.index.is_some()));
     }
 
     #[test]

@@ -10,6 +10,14 @@ pub(super) fn link_ranges(body: &str, base: usize) -> Vec<Span> {
     let bytes = body.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
+        // Only these bytes can start a range; every other char is stepped over.
+        match bytes[i..]
+            .iter()
+            .position(|b| matches!(b, b']' | b'h' | b'w' | b'<'))
+        {
+            Some(k) => i += k,
+            None => break,
+        }
         let rest = &body[i..];
         let end = if rest.starts_with("](") {
             rest.find(')').map(|e| i + e + 1)
@@ -104,6 +112,11 @@ const SIGN_OFFS: &[&str] = &[
 /// The first few hundred chars of `s`, lowercased: all that cue and prefix checks read
 /// (lowercasing a whole 50 MB line would cost more than analysing it).
 pub(super) fn lower_head(s: &str) -> String {
+    let ascii = &s.as_bytes()[..s.len().min(300)];
+    if ascii.is_ascii() {
+        // 300 ASCII bytes are 300 chars, and lowercase as ASCII.
+        return s[..ascii.len()].to_ascii_lowercase();
+    }
     let end = s.char_indices().nth(300).map_or(s.len(), |(i, _)| i);
     s[..end].to_lowercase()
 }

@@ -325,6 +325,9 @@ pub struct DocAnalyzer {
     opts: DocOptions,
     analyzer: Analyzer,
     shingler: Shingler,
+    /// Caches of content-word stems, kept from one document to the next (a docs tree shares
+    /// its vocabulary across files): each task takes one and gives it back.
+    stem_caches: std::sync::Mutex<Vec<ContentHasher>>,
 }
 
 impl DocAnalyzer {
@@ -334,8 +337,18 @@ impl DocAnalyzer {
         Ok(DocAnalyzer {
             analyzer: Analyzer::new(&opts.language)?,
             shingler: Shingler::new(opts.shingle_size),
+            stem_caches: std::sync::Mutex::new(Vec::new()),
             opts,
         })
+    }
+
+    /// A stem cache from the pool (a fresh one when none is free); it goes back when dropped.
+    fn content_hasher(&self) -> PooledHasher<'_> {
+        let cached = self.stem_caches.lock().ok().and_then(|mut p| p.pop());
+        PooledHasher {
+            pool: &self.stem_caches,
+            hasher: cached.unwrap_or_default(),
+        }
     }
 
     /// The report of one document, read as Markdown.
@@ -346,9 +359,24 @@ impl DocAnalyzer {
     /// The report of one document as `segment` read it in its markup ([`prose`]): words come
     /// from the blanked text, spans point into the original.
     pub fn analyze_prose(&self, id: Value, doc: &Prose) -> DocReport {
+        self.analyze_prose_where(id, doc, &|_, _, _| true)
+    }
+
+    /// [`DocAnalyzer::analyze_prose`], reporting only the findings that `wanted` accepts (it
+    /// is given the kind, the paragraph's index and its span): the others are not looked
+    /// into further — a restatement's sources, a finding's evidence sentences — which is
+    /// most of the work on a long text whose short paragraphs a caller would drop anyway.
+    /// Everything else (paragraphs, the other findings, near misses) is as `analyze_prose`
+    /// reports it, since paragraphs are judged against the whole document either way.
+    pub fn analyze_prose_where(
+        &self,
+        id: Value,
+        doc: &Prose,
+        wanted: &(dyn Fn(FindingKind, usize, Span) -> bool + Sync),
+    ) -> DocReport {
         let text: &str = &doc.text;
         let units = self.units(text, &doc.segments);
-        let (findings, near_misses) = self.find(text, &units);
+        let (findings, near_misses) = self.find(text, &units, wanted);
         DocReport {
             id,
             bytes: text.len(),
@@ -374,7 +402,7 @@ impl DocAnalyzer {
         let read: Vec<(Unit, bool)> = segments
             .par_chunks(PARALLEL_CHUNK)
             .flat_map_iter(|chunk| {
-                let mut content = ContentHasher::default();
+                let mut content = self.content_hasher();
                 chunk
                     .iter()
                     .map(|seg| self.unit(text, seg.clone(), &mut content))
@@ -464,7 +492,12 @@ impl DocAnalyzer {
         (unit, boiler)
     }
 
-    fn find(&self, text: &str, units: &[Unit]) -> (Vec<Finding>, Vec<NearMiss>) {
+    fn find(
+        &self,
+        text: &str,
+        units: &[Unit],
+        wanted: &(dyn Fn(FindingKind, usize, Span) -> bool + Sync),
+    ) -> (Vec<Finding>, Vec<NearMiss>) {
         let (mut shingle_postings, pair_ids) = Postings::new(units, |u| [&u.words[1], &[]]);
         let (mut feature_postings, feature_ids) =
             Postings::new(units, |u| [&u.unigrams, &u.bigrams]);
@@ -514,7 +547,9 @@ impl DocAnalyzer {
                     &mut shared_pairs,
                 );
                 match copy {
-                    Some(f) => findings.push(f),
+                    // Not judged for restatement either way.
+                    Some(f) if wanted(f.kind, j, f.span) => findings.push(f),
+                    Some(_) => {}
                     None => judged.push((
                         j,
                         judge(&doc, &feature_postings, j, cutoff, feature_ids.of(j)),
@@ -539,7 +574,10 @@ impl DocAnalyzer {
             .into_par_iter()
             .with_min_len(PARALLEL_CHUNK / 16)
             .map_init(SentenceSets::default, |sentence_sets, (j, mut judged)| {
-                if model::probability_bound(&judged.features, &deferred(&doc, j, &judged)) < floor {
+                if !wanted(FindingKind::Restatement, j, units[j].seg.span)
+                    || model::probability_bound(&judged.features, &deferred(&doc, j, &judged))
+                        < floor
+                {
                     return Decision::Neither;
                 }
                 add_sources(
@@ -592,7 +630,7 @@ impl DocAnalyzer {
             .par_iter_mut()
             .with_min_len(PARALLEL_CHUNK / 64)
             .for_each_init(
-                || (SentenceFeatures::default(), ContentHasher::default()),
+                || (SentenceFeatures::default(), self.content_hasher()),
                 |(sentence_features, content), f| {
                     for src in &mut f.sources {
                         src.sentence = sentence_features.best(
@@ -840,6 +878,42 @@ fn evidence(units: &[Unit], i: usize, score: f64) -> Evidence {
 struct ContentHasher {
     stems: AHashMap<String, Option<u64>>,
     buf: String,
+}
+
+/// Words a pooled stem cache holds at most when it goes back to the pool (~10 MB): past
+/// that it starts again empty, so that a long-running process over an endless vocabulary
+/// stays bounded.
+const STEM_CACHE_WORDS: usize = 1 << 17;
+
+/// A [`ContentHasher`] taken from a [`DocAnalyzer`]'s pool, returned to it on drop.
+struct PooledHasher<'a> {
+    pool: &'a std::sync::Mutex<Vec<ContentHasher>>,
+    hasher: ContentHasher,
+}
+
+impl std::ops::Deref for PooledHasher<'_> {
+    type Target = ContentHasher;
+    fn deref(&self) -> &ContentHasher {
+        &self.hasher
+    }
+}
+
+impl std::ops::DerefMut for PooledHasher<'_> {
+    fn deref_mut(&mut self) -> &mut ContentHasher {
+        &mut self.hasher
+    }
+}
+
+impl Drop for PooledHasher<'_> {
+    fn drop(&mut self) {
+        let mut hasher = std::mem::take(&mut self.hasher);
+        if hasher.stems.len() > STEM_CACHE_WORDS {
+            hasher.stems = AHashMap::new();
+        }
+        if let Ok(mut pool) = self.pool.lock() {
+            pool.push(hasher);
+        }
+    }
 }
 
 impl ContentHasher {

@@ -90,6 +90,52 @@ pub fn diagnostic<'a>(
     }
 }
 
+/// The diagnostic at the original of a cross-file copy: information (the copy is the one
+/// reported, in the later file), at `span` of `doc`, naming each file that copies it, with the
+/// copies as related information. `copies` are the findings whose sources include `span`.
+pub fn copied_in<'a>(
+    span: crate::Span,
+    copies: &[CheckFinding],
+    doc: &Text<'_>,
+    other: &dyn Fn(&str) -> Option<Text<'a>>,
+    enc: Encoding,
+) -> Diagnostic {
+    let mut places = Vec::new();
+    let mut related = Vec::new();
+    for f in copies {
+        let score = (f.sources.iter())
+            .find(|s| s.location.span == span)
+            .map_or(f.score, |s| s.score);
+        places.push(format!(
+            "{}:{} (score {score:.2})",
+            f.location.path, f.location.line
+        ));
+        if let Some(t) = other(&f.location.path) {
+            related.push(DiagnosticRelatedInformation {
+                location: Location {
+                    uri: t.uri.clone(),
+                    range: t.range(f.location.span, enc),
+                },
+                message: format!("copy of this, score {score:.2}: \"{}\"", f.excerpt),
+            });
+        }
+    }
+    Diagnostic {
+        range: doc.range(span, enc),
+        severity: Some(DiagnosticSeverity::INFORMATION),
+        code: Some(NumberOrString::String(
+            crate::config::CheckKind::CrossFile.to_string(),
+        )),
+        source: Some(SOURCE.to_string()),
+        message: format!(
+            "cross_file: this paragraph is copied in {} (reported there)",
+            places.join(", ")
+        ),
+        related_information: Some(related),
+        ..Diagnostic::default()
+    }
+}
+
 /// How a source relates to the finding, seen from the source: "restated by", "copied to", …
 fn related_verb(f: &CheckFinding) -> &'static str {
     match source_verb(f.kind) {

@@ -11,12 +11,15 @@
 //! [`Workspace`](crate::check::Workspace): the analysis of every file, so that an edit re-reads
 //! only the edited document before the cross-file join runs again. Edits are checked once the
 //! typing pauses (`debounce`); opening a document checks it at once. The open text of a document
-//! wins over the file on disk; closing it goes back to the disk's.
+//! wins over the file on disk; closing it goes back to the disk's. A cross-file copy is a
+//! finding of the later file (as `deja check` reports it); the file it was copied from shows an
+//! information diagnostic at the original, naming the copies. A document that is not a file
+//! (an `untitled:` buffer) is checked alone, under the default config.
 
 mod diagnostics;
 mod position;
 
-pub use diagnostics::{code_actions, diagnostic, hover, Text, SOURCE};
+pub use diagnostics::{code_actions, copied_in, diagnostic, hover, Text, SOURCE};
 pub use position::{apply_changes, Encoding, LineMap};
 
 use crate::check::{collect_files, relative_path, Baseline, CheckFinding, InputFile, Workspace};
@@ -108,6 +111,8 @@ struct Doc {
     due: Option<Instant>,
     /// The findings last published, on the text as it was then.
     findings: Vec<CheckFinding>,
+    /// Paragraphs of it that other files copy (cross-file findings there), by span.
+    copies: Vec<(crate::Span, Vec<CheckFinding>)>,
     /// The text the findings were found in.
     analysed: String,
 }
@@ -460,12 +465,15 @@ impl<'c> Server<'c> {
 
     fn did_open(&mut self, p: DidOpenTextDocumentParams) {
         let td = p.text_document;
-        let Some(path) = uri_to_path(&td.uri) else {
-            return; // Not a file (an unsaved buffer): nothing to check it against.
+        let (path, root, rel) = match uri_to_path(&td.uri) {
+            Some(path) => {
+                let root = self.root_of(&path);
+                let rel = relative_path(&self.roots[&root].config.root, &path);
+                (path, root, rel)
+            }
+            None => self.buffer_root(&td.uri, &td.language_id),
         };
-        let root = self.root_of(&path);
         let r = &self.roots[&root];
-        let rel = relative_path(&r.config.root, &path);
         let known = EXTENSIONS.contains(&extension(&rel).as_str())
             || LANGUAGES.contains(&td.language_id.as_str());
         // As a file named on `deja check`'s command line: checked unless excluded.
@@ -483,10 +491,46 @@ impl<'c> Server<'c> {
                 published: false,
                 due: Some(Instant::now()),
                 findings: Vec::new(),
+                copies: Vec::new(),
                 analysed: String::new(),
             },
         );
         self.check_due(false);
+    }
+
+    /// A root of its own for a document that is not a file (an `untitled:` buffer): checked
+    /// alone under the default config, named by its URI with the extension of its language
+    /// (so that its markup is read as the editor says). Returns (path, root key, name).
+    fn buffer_root(&mut self, uri: &Uri, language: &str) -> (PathBuf, PathBuf, String) {
+        let ext = match language {
+            "restructuredtext" => "rst",
+            "asciidoc" => "adoc",
+            "plaintext" => "txt",
+            _ => "md",
+        };
+        let name: String = (uri.as_str().chars())
+            .map(|c| {
+                if c.is_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let rel = format!("{name}.{ext}");
+        let key = PathBuf::from(uri.as_str());
+        if !self.roots.contains_key(&key) {
+            let dir = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+            let config = defaults(&dir);
+            let root = Root {
+                workspace: Workspace::new(config.clone(), None),
+                config,
+                baseline: None,
+                walk: false,
+            };
+            self.roots.insert(key.clone(), root);
+        }
+        (PathBuf::new(), key, rel)
     }
 
     fn did_change(&mut self, p: DidChangeTextDocumentParams) {
@@ -514,6 +558,11 @@ impl<'c> Server<'c> {
             diagnostics: Vec::new(),
             version: None,
         });
+        if doc.path.as_os_str().is_empty() {
+            // A buffer: its root was its own.
+            self.roots.remove(&doc.root);
+            return;
+        }
         // Back to the file on disk (or gone): other documents' copies may change.
         self.file_changed(&doc.path);
     }
@@ -637,14 +686,29 @@ impl<'c> Server<'c> {
             self.show(MessageType::ERROR, msg);
             return;
         }
-        let root = &self.roots[key];
+        let Some(root) = self.roots.get_mut(key) else {
+            return;
+        };
         let report = root.workspace.report(root.baseline.as_ref());
         let mut by_path: HashMap<&str, Vec<CheckFinding>> = HashMap::new();
+        // The originals of cross-file copies: (path, span) → the copies.
+        let mut copied: BTreeMap<(&str, usize, usize), Vec<CheckFinding>> = BTreeMap::new();
         for f in report.new_findings() {
             by_path
                 .entry(f.location.path.as_str())
                 .or_default()
                 .push(f.clone());
+            if f.kind == crate::config::CheckKind::CrossFile {
+                for s in &f.sources {
+                    let (p, sp) = (s.location.path.as_str(), s.location.span);
+                    if p != f.location.path {
+                        copied
+                            .entry((p, sp.start, sp.end))
+                            .or_default()
+                            .push(f.clone());
+                    }
+                }
+            }
         }
         let mut publish = Vec::new();
         for (uri, doc) in self.docs.iter_mut().filter(|(_, d)| d.root == key) {
@@ -653,16 +717,33 @@ impl<'c> Server<'c> {
             } else {
                 Vec::new()
             };
-            if doc.published && findings == doc.findings && doc.analysed == doc.text {
+            let copies: Vec<(crate::Span, Vec<CheckFinding>)> = if doc.checked {
+                (copied.range((doc.rel.as_str(), 0, 0)..))
+                    .take_while(|((p, ..), _)| *p == doc.rel.as_str())
+                    .map(|(&(_, a, b), fs)| (crate::Span::new(a, b), fs.clone()))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            if doc.published
+                && findings == doc.findings
+                && copies == doc.copies
+                && doc.analysed == doc.text
+            {
                 continue;
             }
             doc.published = true;
             doc.findings = findings;
+            doc.copies = copies;
             doc.analysed.clone_from(&doc.text);
             publish.push(uri.clone());
         }
         for uri in publish {
             self.publish(&uri);
+        }
+        // The index the next edit's check reads, built while the user reads the diagnostics.
+        if let Some(root) = self.roots.get_mut(key) {
+            root.workspace.prepare_changes();
         }
     }
 
@@ -671,11 +752,16 @@ impl<'c> Server<'c> {
         let root = &self.roots[&doc.root];
         let text = Text::new(uri.clone(), &doc.analysed);
         let other = |rel: &str| self.other_file(root, rel);
-        let diagnostics = doc
+        let mut diagnostics: Vec<lsp_types::Diagnostic> = doc
             .findings
             .iter()
             .map(|f| diagnostic(f, &text, &other, self.encoding))
             .collect();
+        diagnostics.extend(
+            (doc.copies.iter())
+                .map(|(span, fs)| copied_in(*span, fs, &text, &other, self.encoding)),
+        );
+        diagnostics.sort_by_key(|d| (d.range.start.line, d.range.start.character));
         self.notify::<notification::PublishDiagnostics>(PublishDiagnosticsParams {
             uri: uri.clone(),
             diagnostics,

@@ -6,7 +6,6 @@
 use super::{Format, JSON_VERSION};
 use crate::check::{CheckFinding, CheckReport, CheckSource};
 use crate::config::CheckKind;
-use serde_json::json;
 use std::io::{self, Write};
 
 /// Writes `report` in `format`; `color` only affects the human format.
@@ -19,14 +18,24 @@ pub fn write_check(
     match format {
         Format::Human => write_human(out, report, color),
         Format::Json => {
-            let v = json!({
-                "version": JSON_VERSION,
-                "documents": report.documents,
-                "checked": report.checked,
-                "baselined": report.baselined(),
-                "failing": report.failing(),
-                "findings": report.new_findings().collect::<Vec<_>>(),
-            });
+            // Serialized as it is, field by field (no `serde_json::Value` in between).
+            #[derive(serde::Serialize)]
+            struct Wire<'a> {
+                version: u32,
+                documents: usize,
+                checked: usize,
+                baselined: usize,
+                failing: usize,
+                findings: Vec<&'a CheckFinding>,
+            }
+            let v = Wire {
+                version: JSON_VERSION,
+                documents: report.documents,
+                checked: report.checked,
+                baselined: report.baselined(),
+                failing: report.failing(),
+                findings: report.new_findings().collect(),
+            };
             serde_json::to_writer_pretty(&mut *out, &v)?;
             out.write_all(b"\n")
         }

@@ -516,9 +516,26 @@ pub fn removal_span(text: &str, span: Span) -> Span {
 /// Sentences of the text under `span`, as trimmed spans in document order.
 pub fn sentences(text: &str, span: Span) -> Vec<Span> {
     let body = span.slice(text);
+    if body.is_ascii() {
+        // The same bounds as UAX #29's, read from bytes (see `ascii_sentence_bounds`).
+        let mut bounds = Vec::new();
+        ascii_sentence_bounds(body.as_bytes(), |b| bounds.push(b));
+        let pieces = bounds.windows(2).map(|w| (w[0], &body[w[0]..w[1]]));
+        sentences_of(text, span, pieces)
+    } else {
+        sentences_of(text, span, body.split_sentence_bound_indices())
+    }
+}
+
+/// [`sentences`] from the UAX #29 sentence pieces of the text under `span`.
+fn sentences_of<'a>(
+    text: &str,
+    span: Span,
+    pieces: impl Iterator<Item = (usize, &'a str)>,
+) -> Vec<Span> {
     let mut out: Vec<Span> = Vec::new();
     let mut join_next = false;
-    for (offset, piece) in body.split_sentence_bound_indices() {
+    for (offset, piece) in pieces {
         let s = trim_span(
             text,
             Span::new(span.start + offset, span.start + offset + piece.len()),
@@ -536,6 +553,151 @@ pub fn sentences(text: &str, span: Span) -> Vec<Span> {
             || (ends_with_line_break(piece) && !ends_with_terminal(last));
     }
     out
+}
+
+/// Sentence-break classes (UAX #29) of the ASCII characters; everything else in ASCII is
+/// `Other`. The table of unicode-segmentation 1.13, restricted to ASCII.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SentenceClass {
+    Other,
+    Cr,
+    Lf,
+    Sp,
+    STerm,
+    ATerm,
+    Close,
+    SContinue,
+    Numeric,
+    Upper,
+    Lower,
+}
+
+fn ascii_sentence_class(b: u8) -> SentenceClass {
+    use SentenceClass::*;
+    match b {
+        b'\t' | 0x0b | 0x0c | b' ' => Sp,
+        b'\n' => Lf,
+        b'\r' => Cr,
+        b'!' | b'?' => STerm,
+        b'.' => ATerm,
+        b'"' | b'\'' | b'(' | b')' | b'[' | b']' | b'{' | b'}' => Close,
+        b',' | b'-' | b':' | b';' => SContinue,
+        b'0'..=b'9' => Numeric,
+        b'A'..=b'Z' => Upper,
+        b'a'..=b'z' => Lower,
+        _ => Other,
+    }
+}
+
+/// What the sentence-break state machine remembers of one character (or of a run of
+/// `Close` or `Sp` characters), as unicode-segmentation's forward iterator keeps it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Sot,
+    Other,
+    Cr,
+    Lf,
+    ATerm,
+    UpperLower,
+    ClosePlus,
+    SpPlus,
+    STerm,
+}
+
+/// The UAX #29 sentence bounds of an ASCII text (0, each break, its length; nothing when it is
+/// empty), as `split_sentence_bound_indices` finds them: the same state machine (rules SB3 to
+/// SB11 over the last four parts) without the Unicode table lookups, which cost most of the
+/// time of sentence splitting. Tested against the crate on arbitrary ASCII.
+fn ascii_sentence_bounds(s: &[u8], mut bound: impl FnMut(usize)) {
+    use SentenceClass as C;
+    if s.is_empty() {
+        return;
+    }
+    // Index of the part before a trailing `SpPlus` / `ClosePlus` run, as the crate reads it.
+    let skip = |p: &[Part; 4], sp: bool, close: bool| {
+        let mut i = 3;
+        if sp && p[i] == Part::SpPlus {
+            i -= 1;
+        }
+        if close && p[i] == Part::ClosePlus {
+            i -= 1;
+        }
+        i
+    };
+    let sterm_or_aterm = |p: Part| p == Part::STerm || p == Part::ATerm;
+    let mut state = [Part::Sot; 4];
+    for (pos, &b) in s.iter().enumerate() {
+        let before = state;
+        let class = ascii_sentence_class(b);
+        state = match (state[3], class) {
+            (Part::ClosePlus, C::Close) | (Part::SpPlus, C::Sp) => state,
+            _ => [
+                state[1],
+                state[2],
+                state[3],
+                match class {
+                    C::Cr => Part::Cr,
+                    C::Lf => Part::Lf,
+                    C::ATerm => Part::ATerm,
+                    C::Upper | C::Lower => Part::UpperLower,
+                    C::Close => Part::ClosePlus,
+                    C::Sp => Part::SpPlus,
+                    C::STerm => Part::STerm,
+                    _ => Part::Other,
+                },
+            ],
+        };
+        let last = before[3];
+        if matches!(last, Part::UpperLower | Part::Other) {
+            // No rule breaks after a letter, digit or other character (SB11 needs a
+            // terminator, SB8 an ATerm): most of the text.
+            continue;
+        }
+        // SB8: ATerm Close* Sp* × (¬(OLetter | Upper | Lower | ParaSep | SATerm))* Lower.
+        let sb8 = || {
+            before[skip(&before, true, true)] == Part::ATerm
+                && s[pos..].iter().map(|&c| ascii_sentence_class(c)).find(|c| {
+                    matches!(c, C::Lower | C::Upper | C::Cr | C::Lf | C::STerm | C::ATerm)
+                }) == Some(C::Lower)
+        };
+        let sb8a = || sterm_or_aterm(before[skip(&before, true, true)]);
+        let sb9 = || sterm_or_aterm(before[skip(&before, false, true)]);
+        let sb11 = || {
+            let mut i = if matches!(last, Part::Cr | Part::Lf) {
+                2
+            } else {
+                3
+            };
+            if before[i] == Part::SpPlus {
+                i -= 1;
+            }
+            if before[i] == Part::ClosePlus {
+                i -= 1;
+            }
+            sterm_or_aterm(before[i])
+        };
+        let breaks = if last == Part::Sot {
+            true
+        } else if class == C::Lf && last == Part::Cr {
+            false
+        } else if matches!(last, Part::Cr | Part::Lf) {
+            true
+        } else if (class == C::Numeric && last == Part::ATerm)
+            || (class == C::Upper && last == Part::ATerm && before[2] == Part::UpperLower)
+            || sb8()
+            || (matches!(class, C::SContinue | C::STerm | C::ATerm) && sb8a())
+            || (matches!(class, C::Close | C::Sp | C::Cr | C::Lf) && sb9())
+            || (matches!(class, C::Sp | C::Cr | C::Lf) && sb8a())
+        {
+            false
+        } else {
+            sb11()
+        };
+        if breaks {
+            bound(pos);
+        }
+    }
+    bound(s.len());
 }
 
 fn ends_with_line_break(piece: &str) -> bool {
@@ -612,6 +774,32 @@ mod tests {
         let kinds: Vec<_> = segs.iter().map(|s| s.kind).collect();
         use SegmentKind::*;
         assert_eq!(kinds, [Heading, Paragraph, ListItem, ListItem, Quote]);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+        /// The ASCII sentence bounds are UAX #29's, as unicode-segmentation finds them, on
+        /// text made of every sentence-break class (and on any ASCII at all).
+        #[test]
+        fn ascii_sentence_bounds_are_the_crates(
+            pieces in proptest::collection::vec(proptest::sample::select(vec![
+                "a", "b", "word", "Word", "A", "Z", ".", "..", "!", "?", " ", "  ", "\n", "\r",
+                "\r\n", "\t", "\x0b", "\x0c", "\"", "'", "(", ")", "[", "]", "{", "}", ",", "-",
+                ":", ";", "1", "42", "#", "_", "`", "*", "/", "\x00", "\x7f", "e.g.", "U.S.",
+            ]), 0..30),
+            any_ascii in "[\\x00-\\x7f]{0,40}",
+        ) {
+            for text in [pieces.concat(), any_ascii] {
+                let mut ours = Vec::new();
+                ascii_sentence_bounds(text.as_bytes(), |b| ours.push(b));
+                let mut crates: Vec<usize> =
+                    text.split_sentence_bound_indices().map(|(i, _)| i).collect();
+                if !text.is_empty() {
+                    crates.push(text.len());
+                }
+                proptest::prop_assert_eq!(ours, crates, "{:?}", text);
+            }
+        }
     }
 
     proptest::proptest! {
