@@ -460,6 +460,8 @@ struct Sealed {
     /// `(key, first document, documents)` of the paragraphs in two or more, sorted by key.
     repeats: Vec<(u64, u32, u32)>,
     distinct: usize,
+    /// Runs that were merged.
+    runs: usize,
 }
 
 /// Counts normalised paragraphs across documents (each counted once per document), within
@@ -543,7 +545,7 @@ impl ParagraphCounter {
 
     /// Sorted runs of counts written to disk.
     pub fn runs(&self) -> usize {
-        self.runs.written()
+        self.sealed.as_ref().map_or(self.runs.written(), |s| s.runs)
     }
 
     fn spill_when_full(&mut self) -> io::Result<()> {
@@ -583,6 +585,7 @@ impl ParagraphCounter {
         let mut sealed = Sealed {
             repeats: Vec::new(),
             distinct: 0,
+            runs: self.runs.written(),
         };
         let mut out: Vec<RepeatedParagraph> = Vec::new();
         // The paragraph being merged: its key, documents and the text at the second.
@@ -906,7 +909,9 @@ mod tests {
         }
         for spilled in [&mut batched, &mut single] {
             assert!(spilled.runs() > 20, "{}", spilled.runs());
+            let runs = spilled.runs();
             assert_eq!(spilled.finish(3).unwrap(), want);
+            assert_eq!(spilled.runs(), runs + 1);
             assert_eq!(spilled.distinct(), mem.distinct());
             for &(k, _, _) in &borrowed {
                 if mem.count(k) > 1 {
