@@ -5,8 +5,12 @@
 //! parallel ([`Sketcher`]: shingle set, MinHash signature, paragraph hashes), then its text
 //! can be dropped; only band keys ([`crate::index::BandTable`]), compact shingle sets
 //! ([`crate::verify::SetStore`], for exact verification) or signatures (for `--verify
-//! estimate`), ids and paragraph counts are kept, each within the memory budget or spilled to
-//! temporary files. [`CorpusBuilder::finish`] then indexes, verifies and groups.
+//! estimate`), ids and paragraph counts ([`ParagraphCounter`]) are kept. [`CorpusBuilder::finish`]
+//! then indexes, verifies and groups. Band keys, sets, paragraph counts and candidate pairs
+//! each stay within their share of [`CorpusOptions::memory`] ([`Budget`]) and spill to
+//! temporary files past it ([`crate::spill`]); what is not bounded is a few dozen bytes per
+//! document (ids, the duplicate-id check, set locations, union-find) and, with `--verify
+//! estimate`, the signatures.
 //!
 //! ```
 //! use deja::corpus::{CorpusBuilder, CorpusOptions};

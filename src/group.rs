@@ -436,15 +436,24 @@ impl Bloom {
         }
     }
 
+    fn hashes(key: u64) -> (u64, u64) {
+        (
+            fmix64(key ^ 0x51_7cc1_b727_220a),
+            fmix64(key ^ 0x94d0_49bb_1331_11eb) | 1,
+        )
+    }
+
     fn probes(&self, key: u64) -> impl Iterator<Item = usize> {
         let m = self.bits.len() as u64 * 64;
-        let h1 = fmix64(key ^ 0x51_7cc1_b727_220a);
-        let h2 = fmix64(key ^ 0x94d0_49bb_1331_11eb) | 1;
+        let (h1, h2) = Self::hashes(key);
         (0..3u64).map(move |i| (h1.wrapping_add(i.wrapping_mul(h2)) % m) as usize)
     }
 
     fn insert(&mut self, key: u64) {
-        for b in self.probes(key).collect::<Vec<_>>() {
+        let m = self.bits.len() as u64 * 64;
+        let (h1, h2) = Self::hashes(key);
+        for i in 0..3u64 {
+            let b = (h1.wrapping_add(i.wrapping_mul(h2)) % m) as usize;
             self.bits[b / 64] |= 1 << (b % 64);
         }
     }
@@ -564,10 +573,7 @@ impl ParagraphCounter {
             .shards
             .iter_mut()
             .flat_map(Shard::drain_sorted)
-            .map(|r| {
-                bloom.insert(r.key);
-                r
-            });
+            .inspect(|r| bloom.insert(r.key));
         self.runs.write_run(records)
     }
 
