@@ -163,6 +163,12 @@ impl BandTable {
 
     /// Adds an entry; may spill a sorted run to disk.
     pub fn push(&mut self, key: u64, doc: u32) -> io::Result<()> {
+        if self.entries.len() == self.entries.capacity() {
+            // Doubling, but never past the budget (a doubling could take twice it).
+            let room = self.max_entries.saturating_sub(self.entries.len());
+            self.entries
+                .reserve_exact(self.entries.len().max(1024).min(room).max(1));
+        }
         self.entries.push(BandEntry { key, doc });
         if self.entries.len() >= self.max_entries {
             self.spill()?;
@@ -344,6 +350,15 @@ pub fn candidates_within(
                 large_buckets.push(docs.to_vec());
             }
             return;
+        }
+        let new = docs.len() * (docs.len() - 1) / 2;
+        if pairs.len() + new > pairs.capacity() && max_pairs < usize::MAX / 8 {
+            // Doubling, but not far past the budget.
+            let grow = pairs
+                .len()
+                .max(1024)
+                .min(max_pairs.saturating_sub(pairs.len()));
+            pairs.reserve_exact(grow.max(new));
         }
         for (i, &a) in docs.iter().enumerate() {
             for &b in &docs[i + 1..] {
