@@ -5,8 +5,12 @@
 //! parallel ([`Sketcher`]: shingle set, MinHash signature, paragraph hashes), then its text
 //! can be dropped; only band keys ([`crate::index::BandTable`]), compact shingle sets
 //! ([`crate::verify::SetStore`], for exact verification) or signatures (for `--verify
-//! estimate`), ids and paragraph counts are kept, each within the memory budget or spilled to
-//! temporary files. [`CorpusBuilder::finish`] then indexes, verifies and groups.
+//! estimate`), ids and paragraph counts ([`ParagraphCounter`]) are kept. [`CorpusBuilder::finish`]
+//! then indexes, verifies and groups. Band keys, sets, paragraph counts and candidate pairs
+//! each stay within their share of [`CorpusOptions::memory`] ([`Budget`]) and spill to
+//! temporary files past it ([`crate::spill`]); what is not bounded is a few dozen bytes per
+//! document (ids, the duplicate-id check, set locations, union-find) and, with `--verify
+//! estimate`, the signatures.
 //!
 //! ```
 //! use deja::corpus::{CorpusBuilder, CorpusOptions};
@@ -88,7 +92,9 @@ pub struct CorpusOptions {
     pub banding: Option<(usize, usize)>,
     /// How candidates are verified.
     pub verify: VerifyMode,
-    /// Memory budget in bytes for band tables and shingle sets (spilled to disk past it).
+    /// Memory budget in bytes for what grows with the corpus: band keys, shingle sets,
+    /// paragraph counts and candidate pairs (each spilled to disk past its share, see
+    /// [`Budget`]).
     pub memory: usize,
     /// Documents a paragraph must appear in to be reported as repeated.
     pub min_repeat: usize,
@@ -122,6 +128,33 @@ impl Default for CorpusOptions {
             min_paragraph_words: 2,
             paragraphs: true,
             max_bucket: MAX_BUCKET,
+        }
+    }
+}
+
+/// How `--memory` is shared out, in bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Budget {
+    /// Band keys ([`BandTable`]): 30 %.
+    pub bands: usize,
+    /// Shingle sets ([`SetStore`]): 30 %.
+    pub sets: usize,
+    /// Paragraph counts ([`ParagraphCounter`]): 25 %.
+    pub paragraphs: usize,
+    /// Candidate pairs ([`index::CandidateList`]), and the block of them verified at once:
+    /// 15 %.
+    pub candidates: usize,
+}
+
+impl Budget {
+    /// The shares of `memory` bytes.
+    pub fn of(memory: usize) -> Budget {
+        let share = |pct: usize| memory / 100 * pct;
+        Budget {
+            bands: share(30),
+            sets: share(30),
+            paragraphs: share(25),
+            candidates: share(15),
         }
     }
 }
@@ -383,6 +416,10 @@ pub struct CorpusStats {
     pub large_buckets: usize,
     /// Sorted runs of band keys spilled to disk.
     pub band_runs: usize,
+    /// Sorted runs of candidate pairs spilled to disk.
+    pub candidate_runs: usize,
+    /// Sorted runs of paragraph counts spilled to disk.
+    pub paragraph_runs: usize,
     /// True when shingle sets were spilled to disk.
     pub sets_spilled: bool,
     /// Distinct paragraphs counted.
@@ -481,20 +518,21 @@ impl CorpusBuilder {
                 opts.threshold
             )));
         }
-        let sets = (opts.verify == VerifyMode::Exact).then(|| SetStore::new(opts.memory / 5 * 2));
+        let budget = Budget::of(opts.memory);
+        let sets = (opts.verify == VerifyMode::Exact).then(|| SetStore::new(budget.sets));
         let mut sketcher = Sketcher::new(p, opts.paragraphs, opts.min_paragraph_words);
         if sets.is_some() {
             sketcher = sketcher.with_slots(banding.bands * banding.rows, p.seed);
         }
         Ok(CorpusBuilder {
             sketcher,
-            bands: BandTable::new(opts.memory / 5 * 2),
+            bands: BandTable::new(budget.bands),
             banding,
             sets,
             ids: Vec::new(),
             seen_ids: AHashSet::new(),
             signatures: Vec::new(),
-            paragraphs: ParagraphCounter::new(),
+            paragraphs: ParagraphCounter::with_budget(budget.paragraphs),
             stats: CorpusStats::default(),
             keys: Vec::new(),
             opts,
@@ -560,7 +598,9 @@ impl CorpusBuilder {
                     .map(move |&(key, span)| (key, first + i as u32, span.slice(&doc.text)))
             })
             .collect();
-        self.paragraphs.add_batch(&paragraphs);
+        self.paragraphs
+            .add_batch(&paragraphs)
+            .map_err(Error::temp_files)?;
         let mut notices = Vec::new();
         for (doc, s) in docs.iter().zip(sketched) {
             self.stats.bytes += doc.text.len() as u64;
@@ -572,10 +612,7 @@ impl CorpusBuilder {
     /// Adds one sketched document (from [`Sketcher::sketch`] or a signature file).
     pub fn add_sketched(&mut self, doc: SketchedDoc) -> Result<Vec<Notice>> {
         let mut notices = Vec::new();
-        let io = |e: std::io::Error| Error::Io {
-            path: "(temporary files)".into(),
-            source: e,
-        };
+        let io = Error::temp_files;
         let needed = if self.sets.is_some() {
             self.banding.bands * self.banding.rows
         } else {
@@ -629,37 +666,50 @@ impl CorpusBuilder {
     /// Indexes, verifies and groups. Returns the report and the paragraph counts (for
     /// `dedup --strip-repeated-paragraphs`).
     pub fn finish(mut self) -> Result<(CorpusReport, ParagraphCounter)> {
-        let io = |e: std::io::Error| Error::Io {
-            path: "(temporary files)".into(),
-            source: e,
+        let io = Error::temp_files;
+        // Paragraph counts first: when they went to disk, merging them frees their memory
+        // before the candidates take theirs.
+        let repeated_paragraphs = if self.opts.paragraphs {
+            self.paragraphs.finish(self.opts.min_repeat).map_err(io)?
+        } else {
+            Vec::new()
         };
+        self.stats.paragraph_runs = self.paragraphs.runs();
+        self.stats.distinct_paragraphs = self.paragraphs.distinct();
         self.stats.band_runs = self.bands.runs();
         let bands = std::mem::replace(&mut self.bands, BandTable::new(0));
-        let index::Candidates {
-            pairs: candidates,
-            large_buckets,
-        } = index::candidates(bands, self.opts.max_bucket).map_err(io)?;
-        self.stats.candidates = candidates.len();
-        self.stats.large_buckets = large_buckets.len();
+        let budget = Budget::of(self.opts.memory);
+        let mut candidates =
+            index::candidates_within(bands, self.opts.max_bucket, budget.candidates).map_err(io)?;
+        self.stats.candidate_runs = candidates.runs();
+        let large_buckets = std::mem::take(&mut candidates.large_buckets);
         let t = self.opts.threshold;
         let n = self.ids.len();
         let np = self.opts.sketch.num_perm;
-        let mut pairs = match self.sets.as_mut() {
-            Some(sets) => {
-                sets.finish_writing().map_err(io)?;
-                self.stats.sets_spilled = sets.spilled();
-                verify::verify_exact(&candidates, sets, t).map_err(io)?
-            }
-            None => {
-                let sigs = &self.signatures;
-                verify::verify_estimate(
-                    &candidates,
-                    |d| &sigs[d as usize * np..(d as usize + 1) * np],
-                    t,
-                )
-            }
-        };
-        drop(candidates);
+        if let Some(sets) = self.sets.as_mut() {
+            sets.finish_writing().map_err(io)?;
+            self.stats.sets_spilled = sets.spilled();
+        }
+        // Candidates verified a block at a time (all at once unless they went to disk):
+        // each block's pairs come sorted, so the verified pairs do too.
+        let mut pairs: Vec<ScoredPair> = Vec::new();
+        let block = (budget.candidates / 8).max(1024);
+        let mut sets = self.sets.as_mut();
+        let sigs = &self.signatures;
+        self.stats.candidates = candidates
+            .for_each_block(block, |block| {
+                match sets.as_deref_mut() {
+                    Some(sets) => pairs.extend(verify::verify_exact(block, sets, t)?),
+                    None => pairs.extend(verify::verify_estimate(
+                        block,
+                        |d| &sigs[d as usize * np..(d as usize + 1) * np],
+                        t,
+                    )),
+                }
+                Ok(())
+            })
+            .map_err(io)?;
+        self.stats.large_buckets = large_buckets.len();
         let mut uf = group::UnionFind::new(n);
         for p in &pairs {
             uf.union(p.a, p.b);
@@ -731,12 +781,6 @@ impl CorpusBuilder {
             pairs.par_sort_unstable_by_key(|p| (p.a, p.b));
         }
         let clusters = uf.clusters();
-        self.stats.distinct_paragraphs = self.paragraphs.distinct();
-        let repeated_paragraphs = if self.opts.paragraphs {
-            self.paragraphs.repeated(self.opts.min_repeat)
-        } else {
-            Vec::new()
-        };
         let report = CorpusReport {
             ids: self.ids,
             threshold: t,

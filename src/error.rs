@@ -62,7 +62,26 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
+    /// Temporary files (what `--memory` spills to disk) could not be written or read back:
+    /// the disk of the temp dir is full, say.
+    #[error("{}: temporary files of --memory (set TMPDIR to use another directory): {source}", dir.display())]
+    TempFiles {
+        /// The temp dir.
+        dir: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
     /// An option has an invalid value.
     #[error("invalid option: {0}")]
     Option(String),
+}
+
+impl Error {
+    /// A [`Error::TempFiles`] in the temp dir.
+    pub fn temp_files(source: std::io::Error) -> Self {
+        Error::TempFiles {
+            dir: std::env::temp_dir(),
+            source,
+        }
+    }
 }

@@ -8,8 +8,10 @@
 //! order): boilerplate such as navigation text, disclaimers and licence blocks.
 
 use crate::shingle::fmix64;
+use crate::spill::{read_or_end, Record, Runs};
 use ahash::AHashMap;
 use rayon::prelude::*;
+use std::io::{self, Read, Write};
 
 /// Disjoint sets over `0..n` with path halving and union by smaller root index.
 #[derive(Clone, Debug)]
@@ -221,22 +223,48 @@ struct Repeat {
 struct Shard {
     entries: AHashMap<u64, Entry>,
     repeats: Vec<Repeat>,
+    /// Once counts went to disk: the text of each paragraph at its first document since
+    /// then, for the paragraphs that may have been seen before ([`Bloom`]): the one text a
+    /// merge may need (when such a document is the paragraph's second).
+    first_texts: AHashMap<u64, String>,
+    /// Bytes of the texts and document lists held (for the budget).
+    heap: usize,
 }
 
 impl Shard {
-    /// Records `doc` (added in increasing order) under `key`.
-    fn add(&mut self, key: u64, doc: u32, text: impl FnOnce() -> String) {
-        let e = self.entries.entry(key).or_insert(Entry {
-            first: doc,
-            repeat: NO_REPEAT,
-        });
+    /// Records `doc` (added in increasing order) under `key`; `seen` tells whether the key
+    /// may be in counts already on disk.
+    fn add(
+        &mut self,
+        key: u64,
+        doc: u32,
+        text: impl FnOnce() -> String,
+        seen: impl FnOnce(u64) -> bool,
+    ) {
+        let e = match self.entries.entry(key) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(Entry {
+                    first: doc,
+                    repeat: NO_REPEAT,
+                });
+                if seen(key) {
+                    let t = text();
+                    self.heap += t.capacity();
+                    self.first_texts.insert(key, t);
+                }
+                return;
+            }
+            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+        };
         if e.first == doc {
             return;
         }
         if e.repeat == NO_REPEAT {
             e.repeat = self.repeats.len() as u32;
+            let text = text();
+            self.heap += text.capacity() + 4;
             self.repeats.push(Repeat {
-                text: text(),
+                text,
                 first: e.first,
                 later: vec![doc],
             });
@@ -244,7 +272,9 @@ impl Shard {
         }
         let later = &mut self.repeats[e.repeat as usize].later;
         if later.last() != Some(&doc) {
+            let cap = later.capacity();
             later.push(doc);
+            self.heap += 4 * (later.capacity() - cap);
         }
     }
 
@@ -254,21 +284,210 @@ impl Shard {
             r => 1 + self.repeats[r as usize].later.len(),
         }
     }
+
+    /// Bytes held, about: tables at their capacity (a slot of the hash maps costs its entry
+    /// and a control byte, at up to 7/8 load) and the texts and lists.
+    fn bytes(&self) -> usize {
+        let slots = |cap: usize, entry: usize| cap * 8 / 7 * (entry + 1);
+        slots(self.entries.capacity(), std::mem::size_of::<(u64, Entry)>())
+            + slots(
+                self.first_texts.capacity(),
+                std::mem::size_of::<(u64, String)>(),
+            )
+            + self.repeats.capacity() * std::mem::size_of::<Repeat>()
+            + self.heap
+    }
+
+    /// Its paragraphs as records sorted by key, emptying the shard.
+    fn drain_sorted(&mut self) -> impl Iterator<Item = ParagraphRecord> {
+        let mut entries: Vec<(u64, Entry)> =
+            std::mem::take(&mut self.entries).into_iter().collect();
+        entries.sort_unstable_by_key(|&(k, _)| k);
+        let mut repeats = std::mem::take(&mut self.repeats);
+        let mut first_texts = std::mem::take(&mut self.first_texts);
+        self.heap = 0;
+        entries.into_iter().map(move |(key, e)| {
+            let (later, repeat_text) = match e.repeat {
+                NO_REPEAT => (Vec::new(), None),
+                r => {
+                    let r = &mut repeats[r as usize];
+                    (
+                        std::mem::take(&mut r.later),
+                        Some(std::mem::take(&mut r.text)),
+                    )
+                }
+            };
+            ParagraphRecord {
+                key,
+                first: e.first,
+                later,
+                first_text: first_texts.remove(&key),
+                repeat_text,
+            }
+        })
+    }
 }
 
 /// Shards of the paragraph counter: batches are counted shard by shard in parallel.
 const SHARDS: usize = 64;
 
-/// Counts normalised paragraphs across documents (each counted once per document).
+/// One paragraph's counts in a spilled run: its documents in the run, the text at the
+/// second of them (when there is one) and, when the paragraph may have been seen in an
+/// earlier run, the text at the first.
+#[derive(Debug)]
+struct ParagraphRecord {
+    key: u64,
+    first: u32,
+    later: Vec<u32>,
+    first_text: Option<String>,
+    repeat_text: Option<String>,
+}
+
+// Ordered by key alone: a run has each key once, and the merge takes equal keys in run order.
+impl PartialEq for ParagraphRecord {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+impl Eq for ParagraphRecord {}
+impl PartialOrd for ParagraphRecord {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for ParagraphRecord {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key.cmp(&other.key)
+    }
+}
+
+impl Record for ParagraphRecord {
+    fn write_to(&self, w: &mut impl Write) -> io::Result<()> {
+        let too_many = || io::Error::other("a paragraph in 2^32 documents or of 4 GiB");
+        w.write_all(&self.key.to_le_bytes())?;
+        w.write_all(&self.first.to_le_bytes())?;
+        let n = u32::try_from(self.later.len()).map_err(|_| too_many())?;
+        w.write_all(&n.to_le_bytes())?;
+        for d in &self.later {
+            w.write_all(&d.to_le_bytes())?;
+        }
+        for t in [&self.first_text, &self.repeat_text] {
+            match t {
+                None => w.write_all(&[0])?,
+                Some(t) => {
+                    let n = u32::try_from(t.len()).map_err(|_| too_many())?;
+                    w.write_all(&[1])?;
+                    w.write_all(&n.to_le_bytes())?;
+                    w.write_all(t.as_bytes())?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn read_from(r: &mut impl Read) -> io::Result<Option<Self>> {
+        let mut head = [0u8; 16];
+        if !read_or_end(r, &mut head)? {
+            return Ok(None);
+        }
+        let u32_at = |b: &[u8], i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        let key = u64::from_le_bytes(head[..8].try_into().unwrap_or_default());
+        let first = u32_at(&head, 8);
+        let n = u32_at(&head, 12) as usize;
+        let mut bytes = vec![0u8; 4 * n];
+        r.read_exact(&mut bytes)?;
+        let later = bytes.chunks_exact(4).map(|c| u32_at(c, 0)).collect();
+        let mut text = || -> io::Result<Option<String>> {
+            let mut flag = [0u8; 1];
+            r.read_exact(&mut flag)?;
+            if flag[0] == 0 {
+                return Ok(None);
+            }
+            let mut len = [0u8; 4];
+            r.read_exact(&mut len)?;
+            let mut t = vec![0u8; u32::from_le_bytes(len) as usize];
+            r.read_exact(&mut t)?;
+            String::from_utf8(t)
+                .map(Some)
+                .map_err(|_| io::Error::other("a spilled paragraph text is not UTF-8"))
+        };
+        let first_text = text()?;
+        let repeat_text = text()?;
+        Ok(Some(ParagraphRecord {
+            key,
+            first,
+            later,
+            first_text,
+            repeat_text,
+        }))
+    }
+}
+
+/// A Bloom filter of the paragraph keys written to disk: a key it does not hold was never
+/// seen before. A false positive costs one text kept that is not needed, never a wrong count.
+struct Bloom {
+    bits: Vec<u64>,
+}
+
+impl Bloom {
+    fn new(bytes: usize) -> Self {
+        Bloom {
+            bits: vec![0; (bytes / 8).max(8)],
+        }
+    }
+
+    fn hashes(key: u64) -> (u64, u64) {
+        (
+            fmix64(key ^ 0x51_7cc1_b727_220a),
+            fmix64(key ^ 0x94d0_49bb_1331_11eb) | 1,
+        )
+    }
+
+    fn probes(&self, key: u64) -> impl Iterator<Item = usize> {
+        let m = self.bits.len() as u64 * 64;
+        let (h1, h2) = Self::hashes(key);
+        (0..3u64).map(move |i| (h1.wrapping_add(i.wrapping_mul(h2)) % m) as usize)
+    }
+
+    fn insert(&mut self, key: u64) {
+        let m = self.bits.len() as u64 * 64;
+        let (h1, h2) = Self::hashes(key);
+        for i in 0..3u64 {
+            let b = (h1.wrapping_add(i.wrapping_mul(h2)) % m) as usize;
+            self.bits[b / 64] |= 1 << (b % 64);
+        }
+    }
+
+    fn contains(&self, key: u64) -> bool {
+        self.probes(key)
+            .all(|b| self.bits[b / 64] & (1 << (b % 64)) != 0)
+    }
+}
+
+/// The counts of a counter whose runs were merged ([`ParagraphCounter::finish`]).
+struct Sealed {
+    /// `(key, first document, documents)` of the paragraphs in two or more, sorted by key.
+    repeats: Vec<(u64, u32, u32)>,
+    distinct: usize,
+    /// Runs that were merged.
+    runs: usize,
+}
+
+/// Counts normalised paragraphs across documents (each counted once per document), within
+/// a memory budget: past it, the counts go to sorted runs on disk and are merged by
+/// [`ParagraphCounter::finish`].
 pub struct ParagraphCounter {
     shards: Vec<Shard>,
+    budget: usize,
+    runs: Runs<ParagraphRecord>,
+    /// The keys written to disk (from the first spill on).
+    bloom: Option<Bloom>,
+    sealed: Option<Sealed>,
 }
 
 impl Default for ParagraphCounter {
     fn default() -> Self {
-        ParagraphCounter {
-            shards: (0..SHARDS).map(|_| Shard::default()).collect(),
-        }
+        Self::with_budget(usize::MAX)
     }
 }
 
@@ -277,48 +496,193 @@ fn shard_of(key: u64) -> usize {
 }
 
 impl ParagraphCounter {
-    /// An empty counter.
+    /// An empty counter without a memory budget.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// An empty counter that keeps about `budget_bytes` in memory (an eighth of it for the
+    /// filter of the keys on disk, once there are any), the rest in sorted runs on disk.
+    pub fn with_budget(budget_bytes: usize) -> Self {
+        ParagraphCounter {
+            shards: (0..SHARDS).map(|_| Shard::default()).collect(),
+            budget: budget_bytes,
+            runs: Runs::new(),
+            bloom: None,
+            sealed: None,
+        }
+    }
+
     /// Records that document `doc` (added in increasing order) has the paragraph `key`;
     /// `text` gives its text, asked for only once it repeats.
-    pub fn add(&mut self, key: u64, doc: u32, text: impl FnOnce() -> String) {
-        self.shards[shard_of(key)].add(key, doc, text);
+    pub fn add(&mut self, key: u64, doc: u32, text: impl FnOnce() -> String) -> io::Result<()> {
+        let bloom = self.bloom.as_ref();
+        self.shards[shard_of(key)].add(key, doc, text, |k| bloom.is_some_and(|b| b.contains(k)));
+        self.spill_when_full()
     }
 
     /// [`ParagraphCounter::add`] for a batch of `(key, doc, text)` in increasing `doc` order,
     /// the shards in parallel. The text is trimmed and copied only when it repeats.
-    pub fn add_batch(&mut self, items: &[(u64, u32, &str)]) {
+    pub fn add_batch(&mut self, items: &[(u64, u32, &str)]) -> io::Result<()> {
         let mut by_shard: Vec<Vec<usize>> = vec![Vec::new(); SHARDS];
         for (i, &(key, _, _)) in items.iter().enumerate() {
             by_shard[shard_of(key)].push(i);
         }
+        let bloom = self.bloom.as_ref();
         self.shards
             .par_iter_mut()
             .zip(by_shard)
             .for_each(|(shard, indices)| {
                 for i in indices {
                     let (key, doc, text) = items[i];
-                    shard.add(key, doc, || text.trim().to_string());
+                    shard.add(
+                        key,
+                        doc,
+                        || text.trim().to_string(),
+                        |k| bloom.is_some_and(|b| b.contains(k)),
+                    );
                 }
             });
+        self.spill_when_full()
+    }
+
+    /// Bytes held in memory, about.
+    pub fn bytes(&self) -> usize {
+        self.shards.iter().map(Shard::bytes).sum::<usize>()
+            + self.bloom.as_ref().map_or(0, |b| 8 * b.bits.len())
+    }
+
+    /// Sorted runs of counts written to disk.
+    pub fn runs(&self) -> usize {
+        self.sealed.as_ref().map_or(self.runs.written(), |s| s.runs)
+    }
+
+    fn spill_when_full(&mut self) -> io::Result<()> {
+        if self.budget == usize::MAX || self.bytes() <= self.budget {
+            return Ok(());
+        }
+        self.spill()
+    }
+
+    fn spill(&mut self) -> io::Result<()> {
+        let bloom = self
+            .bloom
+            .get_or_insert_with(|| Bloom::new(self.budget / 8));
+        // Shards hold increasing ranges of keys: shard by shard, the run comes sorted.
+        let records = self
+            .shards
+            .iter_mut()
+            .flat_map(Shard::drain_sorted)
+            .inspect(|r| bloom.insert(r.key));
+        self.runs.write_run(records)
+    }
+
+    /// Ends counting: when counts went to disk, merges them (in memory afterwards: the
+    /// paragraphs in two or more documents, 16 bytes each, for [`ParagraphCounter::count`]
+    /// and [`ParagraphCounter::first`]). Returns the paragraphs in at least `min_count`
+    /// documents as [`ParagraphCounter::repeated`] orders them.
+    pub fn finish(&mut self, min_count: usize) -> io::Result<Vec<RepeatedParagraph>> {
+        if self.runs.is_empty() || self.sealed.is_some() {
+            return Ok(self.repeated(min_count));
+        }
+        self.spill()?;
+        self.bloom = None;
+        let missing = || io::Error::other("spilled paragraph counts: a repeat without its text");
+        let mut sealed = Sealed {
+            repeats: Vec::new(),
+            distinct: 0,
+            runs: self.runs.written(),
+        };
+        let mut out: Vec<RepeatedParagraph> = Vec::new();
+        // The paragraph being merged: its key, documents and the text at the second.
+        let mut key = None;
+        let mut docs: Vec<u32> = Vec::new();
+        let mut text: Option<String> = None;
+        let mut done = |key: u64, docs: &mut Vec<u32>, text: &mut Option<String>| {
+            sealed.distinct += 1;
+            if docs.len() < 2 {
+                return Ok::<(), io::Error>(());
+            }
+            sealed.repeats.push((key, docs[0], docs.len() as u32));
+            if docs.len() >= min_count.max(2) {
+                out.push(RepeatedParagraph {
+                    text: text.take().ok_or_else(missing)?,
+                    count: docs.len(),
+                    documents: std::mem::take(docs),
+                });
+            }
+            Ok(())
+        };
+        std::mem::take(&mut self.runs).merge(|rec| {
+            if key != Some(rec.key) {
+                if let Some(k) = key {
+                    done(k, &mut docs, &mut text)?;
+                }
+                key = Some(rec.key);
+                docs.clear();
+                docs.push(rec.first);
+                docs.extend_from_slice(&rec.later);
+                text = rec.repeat_text;
+                return Ok(());
+            }
+            let before = docs.len();
+            // A document's paragraphs can straddle two runs (when added one by one).
+            let first_is_new = docs.last() != Some(&rec.first);
+            if first_is_new {
+                docs.push(rec.first);
+            }
+            docs.extend_from_slice(&rec.later);
+            if before == 1 && docs.len() > 1 {
+                text = if first_is_new {
+                    Some(rec.first_text.ok_or_else(missing)?)
+                } else {
+                    Some(rec.repeat_text.ok_or_else(missing)?)
+                };
+            }
+            Ok(())
+        })?;
+        if let Some(k) = key {
+            done(k, &mut docs, &mut text)?;
+        }
+        self.sealed = Some(sealed);
+        out.par_sort_unstable_by(order);
+        Ok(out)
     }
 
     /// Distinct paragraphs seen.
     pub fn distinct(&self) -> usize {
-        self.shards.iter().map(|s| s.entries.len()).sum()
+        match &self.sealed {
+            Some(s) => s.distinct,
+            None => self.shards.iter().map(|s| s.entries.len()).sum(),
+        }
     }
 
-    /// Number of documents that have paragraph `key` (0 when unseen).
+    fn sealed_entry(&self, key: u64) -> Option<Option<(u32, u32)>> {
+        let s = self.sealed.as_ref()?;
+        Some(
+            s.repeats
+                .binary_search_by_key(&key, |&(k, _, _)| k)
+                .ok()
+                .map(|i| (s.repeats[i].1, s.repeats[i].2)),
+        )
+    }
+
+    /// Number of documents that have paragraph `key` (0 when unseen; after a spilled
+    /// [`ParagraphCounter::finish`], 1 also for a paragraph never seen).
     pub fn count(&self, key: u64) -> usize {
+        if let Some(e) = self.sealed_entry(key) {
+            return e.map_or(1, |(_, n)| n as usize);
+        }
         let shard = &self.shards[shard_of(key)];
         shard.entries.get(&key).map_or(0, |e| shard.count(e))
     }
 
-    /// The first document that has paragraph `key`.
+    /// The first document that has paragraph `key` (after a spilled
+    /// [`ParagraphCounter::finish`], known for paragraphs in two or more documents only).
     pub fn first(&self, key: u64) -> Option<u32> {
+        if let Some(e) = self.sealed_entry(key) {
+            return e.map(|(first, _)| first);
+        }
         self.shards[shard_of(key)]
             .entries
             .get(&key)
@@ -326,7 +690,8 @@ impl ParagraphCounter {
     }
 
     /// Paragraphs found in at least `min_count` documents: most documents first, then by
-    /// first document and text (deterministic).
+    /// first document and text (deterministic). Counts on disk are not read: use
+    /// [`ParagraphCounter::finish`] for those.
     pub fn repeated(&self, min_count: usize) -> Vec<RepeatedParagraph> {
         // Only paragraphs that repeat have a `Repeat`: far fewer than the entries.
         let mut out: Vec<RepeatedParagraph> = self
@@ -345,14 +710,17 @@ impl ParagraphCounter {
                 }
             })
             .collect();
-        out.par_sort_unstable_by(|a, b| {
-            b.count
-                .cmp(&a.count)
-                .then(a.documents[0].cmp(&b.documents[0]))
-                .then_with(|| a.text.cmp(&b.text))
-        });
+        out.par_sort_unstable_by(order);
         out
     }
+}
+
+/// The order of repeated paragraphs: most documents first, then by first document and text.
+fn order(a: &RepeatedParagraph, b: &RepeatedParagraph) -> std::cmp::Ordering {
+    b.count
+        .cmp(&a.count)
+        .then(a.documents[0].cmp(&b.documents[0]))
+        .then_with(|| a.text.cmp(&b.text))
 }
 
 #[cfg(test)]
@@ -469,11 +837,11 @@ mod tests {
         assert_eq!(key("Ünïcode  TEXT", 1), key("ünïcode text", 1));
         assert_eq!(key("one", 2), None);
         let mut c = ParagraphCounter::new();
-        c.add(k1, 0, || "Read also:".into());
-        c.add(k1, 0, || unreachable!());
-        c.add(k1, 2, || "Read also:".into());
-        c.add(k1, 5, || unreachable!());
-        c.add(99, 1, || unreachable!());
+        c.add(k1, 0, || "Read also:".into()).unwrap();
+        c.add(k1, 0, || unreachable!()).unwrap();
+        c.add(k1, 2, || "Read also:".into()).unwrap();
+        c.add(k1, 5, || unreachable!()).unwrap();
+        c.add(99, 1, || unreachable!()).unwrap();
         let r = c.repeated(2);
         assert_eq!(r.len(), 1);
         assert_eq!(r[0].count, 3);
@@ -493,12 +861,106 @@ mod tests {
             .collect();
         let mut one = ParagraphCounter::new();
         for &(k, d, t) in &items {
-            one.add(k, d, || t.trim().to_string());
+            one.add(k, d, || t.trim().to_string()).unwrap();
         }
         let mut batch = ParagraphCounter::new();
-        batch.add_batch(&items[..90]);
-        batch.add_batch(&items[90..]);
+        batch.add_batch(&items[..90]).unwrap();
+        batch.add_batch(&items[90..]).unwrap();
         assert_eq!(batch.repeated(2), one.repeated(2));
         assert_eq!(batch.distinct(), 37);
+    }
+
+    /// Counts that went to disk in many runs, batch by batch or one paragraph at a time (a
+    /// document's paragraphs then straddle runs), merge to what the counter in memory says:
+    /// the same repeated paragraphs, texts, documents, order, counts and first documents.
+    #[test]
+    fn spilled_counts_merge_to_the_counts_in_memory() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        // 3,000 documents of 1..8 paragraphs from 400 distinct ones (some twice in a
+        // document), each written a little differently (case, spacing) in every document.
+        let mut items: Vec<(u64, u32, String)> = Vec::new();
+        for doc in 0..3000u32 {
+            for _ in 0..1 + next(8) {
+                let p = next(400);
+                let key = fmix64(p + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15 | p);
+                let text = if next(2) == 0 {
+                    format!("  Paragraph {p} of the corpus, seen in {doc}")
+                } else {
+                    format!("paragraph {p} OF the corpus, seen in {doc} ")
+                };
+                items.push((key, doc, text));
+            }
+        }
+        let borrowed: Vec<(u64, u32, &str)> =
+            items.iter().map(|(k, d, t)| (*k, *d, t.as_str())).collect();
+        let mut mem = ParagraphCounter::new();
+        for chunk in borrowed.chunks(500) {
+            mem.add_batch(chunk).unwrap();
+        }
+        let want = mem.repeated(3);
+        assert!(want.len() > 100 && want.iter().any(|r| r.count > 40));
+        let mut batched = ParagraphCounter::with_budget(4096);
+        for chunk in borrowed.chunks(37) {
+            batched.add_batch(chunk).unwrap();
+        }
+        let mut single = ParagraphCounter::with_budget(2048);
+        for &(k, d, t) in &borrowed {
+            single.add(k, d, || t.trim().to_string()).unwrap();
+        }
+        for spilled in [&mut batched, &mut single] {
+            assert!(spilled.runs() > 20, "{}", spilled.runs());
+            let runs = spilled.runs();
+            assert_eq!(spilled.finish(3).unwrap(), want);
+            assert_eq!(spilled.runs(), runs + 1);
+            assert_eq!(spilled.distinct(), mem.distinct());
+            for &(k, _, _) in &borrowed {
+                if mem.count(k) > 1 {
+                    assert_eq!(spilled.count(k), mem.count(k));
+                    assert_eq!(spilled.first(k), mem.first(k));
+                }
+            }
+        }
+        // In memory, finish is `repeated`.
+        assert_eq!(mem.finish(3).unwrap(), want);
+    }
+
+    #[test]
+    fn paragraph_records_round_trip() {
+        let rec = ParagraphRecord {
+            key: 0x0123_4567_89ab_cdef,
+            first: 7,
+            later: vec![9, 12],
+            first_text: None,
+            repeat_text: Some("Read also: ünïcode".into()),
+        };
+        let mut bytes = Vec::new();
+        rec.write_to(&mut bytes).unwrap();
+        let mut r = bytes.as_slice();
+        let back = ParagraphRecord::read_from(&mut r).unwrap().unwrap();
+        assert_eq!(
+            (
+                back.key,
+                back.first,
+                &back.later,
+                &back.first_text,
+                &back.repeat_text
+            ),
+            (
+                rec.key,
+                rec.first,
+                &rec.later,
+                &rec.first_text,
+                &rec.repeat_text
+            )
+        );
+        assert!(ParagraphRecord::read_from(&mut r).unwrap().is_none());
+        let mut cut = &bytes[..bytes.len() - 3];
+        assert!(ParagraphRecord::read_from(&mut cut).is_err());
     }
 }

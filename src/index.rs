@@ -11,9 +11,9 @@
 
 use crate::error::{Error, Result};
 use crate::shingle::fmix64;
+use crate::spill::{read_or_end, Record, Runs};
 use rayon::prelude::*;
-use std::collections::BinaryHeap;
-use std::io::{self, BufReader, BufWriter, Read, Seek, Write};
+use std::io::{self, Read, Write};
 
 /// An LSH banding: `bands` bands of `rows` signature slots each.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -122,14 +122,31 @@ pub struct BandEntry {
 
 /// Bytes of one entry in memory (for the budget).
 pub const ENTRY_BYTES: usize = std::mem::size_of::<BandEntry>();
-/// Bytes of one entry in a spilled run.
-const RUN_ENTRY_BYTES: usize = 12;
+
+impl Record for BandEntry {
+    fn write_to(&self, w: &mut impl Write) -> io::Result<()> {
+        w.write_all(&self.key.to_le_bytes())?;
+        w.write_all(&self.doc.to_le_bytes())
+    }
+
+    fn read_from(r: &mut impl Read) -> io::Result<Option<Self>> {
+        let mut b = [0u8; 12];
+        if !read_or_end(r, &mut b)? {
+            return Ok(None);
+        }
+        let (key, doc) = b.split_at(8);
+        Ok(Some(BandEntry {
+            key: u64::from_le_bytes(key.try_into().unwrap_or_default()),
+            doc: u32::from_le_bytes(doc.try_into().unwrap_or_default()),
+        }))
+    }
+}
 
 /// Band keys of all documents, grouped into buckets of equal keys; out of core when large.
 pub struct BandTable {
     entries: Vec<BandEntry>,
     max_entries: usize,
-    runs: Vec<std::fs::File>,
+    runs: Runs<BandEntry>,
     spilled: usize,
 }
 
@@ -139,13 +156,19 @@ impl BandTable {
         BandTable {
             entries: Vec::new(),
             max_entries: (budget_bytes / ENTRY_BYTES).max(64),
-            runs: Vec::new(),
+            runs: Runs::new(),
             spilled: 0,
         }
     }
 
     /// Adds an entry; may spill a sorted run to disk.
     pub fn push(&mut self, key: u64, doc: u32) -> io::Result<()> {
+        if self.entries.len() == self.entries.capacity() {
+            // Doubling, but never past the budget (a doubling could take twice it).
+            let room = self.max_entries.saturating_sub(self.entries.len());
+            self.entries
+                .reserve_exact(self.entries.len().max(1024).min(room).max(1));
+        }
         self.entries.push(BandEntry { key, doc });
         if self.entries.len() >= self.max_entries {
             self.spill()?;
@@ -155,7 +178,7 @@ impl BandTable {
 
     /// Number of sorted runs written to disk so far.
     pub fn runs(&self) -> usize {
-        self.runs.len()
+        self.runs.written()
     }
 
     /// Entries held (in memory and on disk).
@@ -173,17 +196,9 @@ impl BandTable {
             return Ok(());
         }
         self.entries.par_sort_unstable();
-        // Unnamed (O_TMPFILE, or unlinked at once): a killed run leaves nothing in the temp dir.
-        let mut w = BufWriter::with_capacity(1 << 20, tempfile::tempfile()?);
-        for e in &self.entries {
-            w.write_all(&e.key.to_le_bytes())?;
-            w.write_all(&e.doc.to_le_bytes())?;
-        }
-        let mut run = w.into_inner().map_err(|e| e.into_error())?;
-        run.rewind()?;
+        self.runs.write_run(self.entries.iter().copied())?;
         self.spilled += self.entries.len();
         self.entries.clear();
-        self.runs.push(run);
         Ok(())
     }
 
@@ -212,45 +227,15 @@ impl BandTable {
         } else {
             self.spill()?;
             self.entries = Vec::new();
-            let mut readers: Vec<_> = std::mem::take(&mut self.runs)
-                .into_iter()
-                .map(|f| BufReader::with_capacity(1 << 18, f))
-                .collect();
-            let mut heap = BinaryHeap::new();
-            for (i, r) in readers.iter_mut().enumerate() {
-                if let Some(e) = read_entry(r)? {
-                    heap.push(std::cmp::Reverse((e, i)));
-                }
-            }
-            while let Some(std::cmp::Reverse((e, i))) = heap.pop() {
+            std::mem::take(&mut self.runs).merge(|e| {
                 emit(e, &mut bucket, &mut f);
-                if let Some(next) = read_entry(&mut readers[i])? {
-                    heap.push(std::cmp::Reverse((next, i)));
-                }
-            }
+                Ok(())
+            })?;
         }
         if bucket.len() > 1 {
             f(&bucket);
         }
         Ok(())
-    }
-}
-
-fn read_entry(r: &mut impl Read) -> io::Result<Option<BandEntry>> {
-    let mut buf = [0u8; RUN_ENTRY_BYTES];
-    match r.read_exact(&mut buf) {
-        Ok(()) => {
-            let mut key = [0u8; 8];
-            key.copy_from_slice(&buf[..8]);
-            let mut doc = [0u8; 4];
-            doc.copy_from_slice(&buf[8..]);
-            Ok(Some(BandEntry {
-                key: u64::from_le_bytes(key),
-                doc: u32::from_le_bytes(doc),
-            }))
-        }
-        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(None),
-        Err(e) => Err(e),
     }
 }
 
@@ -273,13 +258,87 @@ pub struct Candidates {
 }
 
 /// The candidates of `table`: pairs from buckets of at most `max_bucket` documents, and the
-/// larger buckets as they are.
+/// larger buckets as they are. In memory: see [`candidates_within`] for a bounded list.
 pub fn candidates(table: BandTable, max_bucket: usize) -> io::Result<Candidates> {
+    let mut list = candidates_within(table, max_bucket, usize::MAX)?;
+    let large_buckets = std::mem::take(&mut list.large_buckets);
+    Ok(Candidates {
+        pairs: list.pairs.into_iter().map(split_pair).collect(),
+        large_buckets,
+    })
+}
+
+fn split_pair(p: u64) -> (u32, u32) {
+    ((p >> 32) as u32, p as u32)
+}
+
+/// Candidate pairs of at most a byte budget in memory: past it, sorted runs of pairs on disk
+/// ([`Runs`]), merged back block by block ([`CandidateList::for_each_block`]).
+pub struct CandidateList {
+    /// Sorted, without repeats, as `a << 32 | b`.
+    pairs: Vec<u64>,
+    runs: Runs<u64>,
+    /// The buckets of more than `max_bucket` documents, as in [`Candidates`].
+    pub large_buckets: Vec<Vec<u32>>,
+}
+
+impl CandidateList {
+    /// Sorted runs of pairs written to disk.
+    pub fn runs(&self) -> usize {
+        self.runs.written()
+    }
+
+    /// Calls `f` with the pairs `(a, b)`, `a < b`, sorted, without repeats, in blocks of at
+    /// most `block` pairs (all at once when none went to disk); returns how many there are.
+    pub fn for_each_block(
+        self,
+        block: usize,
+        mut f: impl FnMut(&[(u32, u32)]) -> io::Result<()>,
+    ) -> io::Result<usize> {
+        if self.runs.is_empty() {
+            let pairs: Vec<(u32, u32)> = self.pairs.into_iter().map(split_pair).collect();
+            f(&pairs)?;
+            return Ok(pairs.len());
+        }
+        let block = block.max(1);
+        let mut buf: Vec<(u32, u32)> = Vec::with_capacity(block.min(1 << 20));
+        let mut last = None;
+        let mut count = 0;
+        self.runs.merge(|p| {
+            if last == Some(p) {
+                return Ok(());
+            }
+            last = Some(p);
+            count += 1;
+            buf.push(split_pair(p));
+            if buf.len() >= block {
+                f(&buf)?;
+                buf.clear();
+            }
+            Ok(())
+        })?;
+        if !buf.is_empty() {
+            f(&buf)?;
+        }
+        Ok(count)
+    }
+}
+
+/// [`candidates`] keeping at most about `budget_bytes` of pairs in memory (8 bytes each);
+/// the rest goes to sorted runs on disk.
+pub fn candidates_within(
+    table: BandTable,
+    max_bucket: usize,
+    budget_bytes: usize,
+) -> io::Result<CandidateList> {
+    let max_pairs = (budget_bytes / 8).max(64);
     let mut pairs: Vec<u64> = Vec::new();
+    let mut runs: Runs<u64> = Runs::new();
     let mut compacted = 0;
     let mut large_buckets: Vec<Vec<u32>> = Vec::new();
     // The same large bucket comes back in every band (identical documents): kept once.
     let mut seen: ahash::AHashMap<u64, Vec<usize>> = ahash::AHashMap::new();
+    let mut failure = None;
     table.for_each_bucket(|docs| {
         if docs.len() > max_bucket {
             let h = docs
@@ -292,25 +351,47 @@ pub fn candidates(table: BandTable, max_bucket: usize) -> io::Result<Candidates>
             }
             return;
         }
+        let new = docs.len() * (docs.len() - 1) / 2;
+        if pairs.len() + new > pairs.capacity() && max_pairs < usize::MAX / 8 {
+            // Doubling, but not far past the budget.
+            let grow = pairs
+                .len()
+                .max(1024)
+                .min(max_pairs.saturating_sub(pairs.len()));
+            pairs.reserve_exact(grow.max(new));
+        }
         for (i, &a) in docs.iter().enumerate() {
             for &b in &docs[i + 1..] {
                 pairs.push((a as u64) << 32 | b as u64);
             }
         }
-        // Buckets of the same documents repeat across bands: deduplicate as we go.
-        if pairs.len() > (1 << 20).max(2 * compacted) {
+        // Buckets of the same documents repeat across bands: deduplicate as we go, and past
+        // the budget write the pairs out as a sorted run.
+        if pairs.len() > (1 << 20).max(2 * compacted).min(max_pairs) {
             pairs.par_sort_unstable();
             pairs.dedup();
             compacted = pairs.len();
+            if compacted > max_pairs / 2 && failure.is_none() {
+                if let Err(e) = runs.write_run(pairs.iter().copied()) {
+                    failure = Some(e);
+                }
+                pairs.clear();
+                compacted = 0;
+            }
         }
     })?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
     pairs.par_sort_unstable();
     pairs.dedup();
-    Ok(Candidates {
-        pairs: pairs
-            .into_iter()
-            .map(|p| ((p >> 32) as u32, p as u32))
-            .collect(),
+    if !runs.is_empty() && !pairs.is_empty() {
+        runs.write_run(pairs.iter().copied())?;
+        pairs = Vec::new();
+    }
+    Ok(CandidateList {
+        pairs,
+        runs,
         large_buckets,
     })
 }

@@ -40,6 +40,7 @@ pub mod shingle;
 pub mod sigfile;
 pub mod sketch;
 pub mod span;
+pub mod spill;
 pub mod tokenize;
 pub mod verify;
 

@@ -96,8 +96,9 @@ pub struct CorpusOpts {
     /// Verify candidates by exact Jaccard of shingle sets, or estimate from signatures.
     #[arg(long, value_enum, default_value = "exact")]
     pub verify: VerifyMode,
-    /// Memory for band tables and shingle sets before they spill to disk (e.g. 512M, 4G)
-    /// [default: a quarter of RAM].
+    /// Memory for what grows with the corpus (band keys, shingle sets, paragraph counts,
+    /// candidate pairs) before it spills to temporary files (e.g. 512M, 4G) [default: a
+    /// quarter of RAM].
     #[arg(long)]
     pub memory: Option<String>,
     /// Documents a paragraph must appear in to be reported as repeated.
@@ -360,18 +361,26 @@ pub fn build(
     Ok(builder.finish()?)
 }
 
-/// Says on stderr when band keys or shingle sets went to disk (`--memory`).
+/// Says on stderr what went to disk past `--memory`.
 pub fn note_spills(report: &deja::corpus::CorpusReport, quiet: bool) {
     let s = &report.stats;
-    if !quiet && (s.band_runs > 0 || s.sets_spilled) {
+    let mut what = Vec::new();
+    for (runs, name) in [
+        (s.band_runs, "band keys"),
+        (s.paragraph_runs, "paragraph counts"),
+        (s.candidate_runs, "candidate pairs"),
+    ] {
+        if runs > 0 {
+            what.push(format!("{runs} sorted runs of {name}"));
+        }
+    }
+    if s.sets_spilled {
+        what.push("shingle sets".into());
+    }
+    if !quiet && !what.is_empty() {
         eprintln!(
-            "deja: over --memory: spilled {} sorted runs of band keys{} to temporary files",
-            s.band_runs,
-            if s.sets_spilled {
-                " and shingle sets"
-            } else {
-                ""
-            }
+            "deja: over --memory: spilled {} to temporary files",
+            what.join(", ")
         );
     }
 }

@@ -6,7 +6,7 @@
 //! (byte for byte unless a paragraph is stripped) into an atomic output (`deja::output`), so
 //! an interrupted run leaves no partial OUT.
 
-use super::corpus::{build, sources, CorpusOpts};
+use super::corpus::{build, note_spills, sources, CorpusOpts};
 use super::progress::{error_kind, Problems, Progress};
 use super::{CommonArgs, Outcome};
 use anyhow::{bail, Context, Result};
@@ -92,6 +92,7 @@ pub fn run(mut args: DedupArgs) -> Result<Outcome> {
         &mut problems,
         &progress,
     )?;
+    note_spills(&report, args.common.quiet);
     let drop = report.dropped();
     let sketcher = Sketcher::new(report.params, true, args.corpus.min_paragraph_words);
 

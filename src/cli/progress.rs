@@ -149,6 +149,7 @@ pub fn error_kind(e: &deja::Error) -> &'static str {
         Error::Record { .. } => "bad record",
         Error::TooLarge { .. } => "record too large",
         Error::Format { .. } => "bad signature file",
+        Error::TempFiles { .. } => "temporary files",
         Error::Option(_) => "option",
     }
 }
