@@ -153,9 +153,9 @@ fn dedup_under_a_tiny_budget_writes_the_same_corpus() {
 }
 
 /// Temporary files that cannot be made (here: the temp dir does not exist; a full disk
-/// fails the same way) stop the run with a message naming the temp dir and exit code 3.
+/// fails the same way) stop the run with a message naming the temp dir and exit code 2 (DESIGN §4: an error).
 #[test]
-fn temp_files_failing_exit_3_naming_the_temp_dir() {
+fn temp_files_failing_exit_2_naming_the_temp_dir() {
     let dir = tempfile::tempdir().unwrap();
     let c = corpus(dir.path());
     let missing = dir.path().join("no-such-tmp");
@@ -163,7 +163,7 @@ fn temp_files_failing_exit_3_naming_the_temp_dir() {
         &["corpus", c.to_str().unwrap(), "--memory", "6k"],
         Some(&missing),
     );
-    assert_eq!(code, 3, "{err}");
+    assert_eq!(code, 2, "{err}");
     assert!(out.is_empty());
     assert!(err.contains(missing.to_str().unwrap()), "{err}");
     assert!(err.contains("temporary files of --memory"), "{err}");

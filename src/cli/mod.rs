@@ -157,28 +157,11 @@ pub fn run() -> ExitCode {
         Ok(o) if o.failing_findings > 0 => ExitCode::from(1),
         Ok(_) => ExitCode::SUCCESS,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
-        Err(e) if is_temp_files(&e) => {
-            report_error(&format!("{e:#}"));
-            ExitCode::from(TEMP_FILES_EXIT)
-        }
         Err(e) => {
             report_error(&format!("{e:#}"));
             ExitCode::from(2)
         }
     }
-}
-
-/// The exit code when the temporary files of `--memory` fail (disk full, say): the run
-/// stopped for want of room, not because of its input.
-pub const TEMP_FILES_EXIT: u8 = 3;
-
-fn is_temp_files(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        matches!(
-            c.downcast_ref::<deja::Error>(),
-            Some(deja::Error::TempFiles { .. })
-        )
-    })
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
