@@ -528,7 +528,7 @@ mod tests {
                 .collect();
             let mut together = joins.pairs.clone();
             for p in [&mut one_by_one, &mut together] {
-                p.sort_by(|x, y| (x.0, x.1).cmp(&(y.0, y.1)));
+                p.sort_by_key(|x| (x.0, x.1));
             }
             assert_eq!(one_by_one, together, "case {case}");
         }
