@@ -4,10 +4,12 @@
   python3 python/run_tests.py [--deja PATH] [PYTEST ARGS...]
 
 On a machine with only cargo and python3: creates a venv (target/python-venv) with maturin,
-numpy, pyarrow and pytest from PyPI when they are missing, builds the abi3 wheel with maturin
-(release, into target/wheels-python), installs it into the venv as a user would, and runs
-pytest on python/tests against the `deja` binary (--deja, default target/release/deja),
-whose output the Python results must equal.
+numpy, pyarrow, pyspark and pytest from PyPI when they are missing, installs Java 17
+(Debian's openjdk-17-jre-headless, via apt-get) when there is no `java` (Spark runs on it),
+builds the abi3 wheel with maturin (release, into target/wheels-python), installs it into the
+venv as a user would, and runs pytest on python/tests against the `deja` binary (--deja,
+default target/release/deja), whose output the Python results must equal; the Spark tests
+run a real Spark in local mode.
 """
 
 import argparse
@@ -25,6 +27,8 @@ NEEDS = {
     "maturin": "maturin>=1.5,<2",
     "numpy": "numpy",
     "pyarrow": "pyarrow>=14",
+    "pandas": "pandas>=2.2,<3",  # pyspark needs it for mapInArrow/applyInArrow (and warns on 3)
+    "pyspark": "pyspark>=4.0",
     "pytest": "pytest",
     "ruff": "ruff",
 }
@@ -49,11 +53,22 @@ def venv():
     return py
 
 
+def java():
+    """Installs Java 17 for Spark when there is no `java` (Debian/Ubuntu, as root or sudo)."""
+    if shutil.which("java"):
+        return
+    sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    sh([*sudo, "apt-get", "update", "-q"], env=env)
+    sh([*sudo, "apt-get", "install", "-y", "-q", "openjdk-17-jre-headless"], env=env)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--deja", default=os.path.join(ROOT, "target", "release", "deja"))
     args, pytest_args = ap.parse_known_args()
     py = venv()
+    java()
     bindir = os.path.dirname(py)
     # Lint the Python side (the Rust side has cargo clippy).
     sh(
@@ -65,6 +80,7 @@ def main():
             os.path.join(HERE, "pyproject.toml"),
             HERE,
             os.path.join(ROOT, "benches", "python"),
+            os.path.join(ROOT, "benches", "spark"),
         ]
     )
     shutil.rmtree(WHEELS, ignore_errors=True)
@@ -88,7 +104,10 @@ def main():
             wheels[0],
         ]
     )
-    env = dict(os.environ, DEJA_BIN=os.path.abspath(args.deja))
+    # Spark's Python workers run the venv's Python (with the wheel), not the system's.
+    env = dict(
+        os.environ, DEJA_BIN=os.path.abspath(args.deja), PYSPARK_PYTHON=py, PYSPARK_DRIVER_PYTHON=py
+    )
     # From the tests folder, so that `import deja` is the installed wheel, not the source tree.
     tests = os.path.join(HERE, "tests")
     rc = subprocess.run(

@@ -23,6 +23,7 @@
 
 use crate::corpus::{Scratch, SketchParams, SketchedDoc, Sketcher};
 use crate::error::{Error, Result};
+use crate::group;
 use crate::index::{self, BandTable, Banding};
 use crate::verify::{self, ScoredPair};
 use rayon::prelude::*;
@@ -193,8 +194,17 @@ fn sorted_set(set: Option<Vec<u32>>) -> Vec<u32> {
 
 /// Candidate pairs `(a, b)`, `a < b`, sorted and without repeats, of the documents whose band
 /// keys (row-major, `bands` a row, as [`BatchSketcher::band_keys`] gives them) agree in at
-/// least one band.
+/// least one band. Every bucket is expanded: a bucket of `m` documents gives `m(m−1)/2` pairs
+/// (20 k identical texts: 200 M). [`candidates`] hands large buckets back whole instead.
 pub fn candidate_pairs(keys: &[u64], bands: usize) -> Result<Vec<(u32, u32)>> {
+    Ok(candidates(keys, bands, usize::MAX)?.pairs)
+}
+
+/// The candidates of band keys (row-major, `bands` a row): the pairs `(a, b)`, `a < b`, sorted
+/// and without repeats, of buckets of at most `max_bucket` documents, and the larger buckets
+/// whole (each sorted, each once), for [`join_buckets`] — as `deja corpus` splits them
+/// (`--all-pairs` is `max_bucket = usize::MAX`; its default is [`crate::corpus::MAX_BUCKET`]).
+pub fn candidates(keys: &[u64], bands: usize, max_bucket: usize) -> Result<index::Candidates> {
     if bands == 0 || !keys.len().is_multiple_of(bands) {
         return Err(Error::Option(format!(
             "band keys: {} keys do not make rows of {bands} bands",
@@ -204,6 +214,11 @@ pub fn candidate_pairs(keys: &[u64], bands: usize) -> Result<Vec<(u32, u32)>> {
     if keys.len() / bands > u32::MAX as usize {
         return Err(Error::Option("more than 2^32 − 1 documents".into()));
     }
+    if max_bucket < 2 {
+        return Err(Error::Option(format!(
+            "max_bucket must be ≥ 2, got {max_bucket}"
+        )));
+    }
     let mut table = BandTable::new(usize::MAX);
     for (doc, row) in keys.chunks_exact(bands).enumerate() {
         for &k in row.iter().filter(|&&k| k != NO_KEY) {
@@ -211,7 +226,81 @@ pub fn candidate_pairs(keys: &[u64], bands: usize) -> Result<Vec<(u32, u32)>> {
             table.push(k, doc as u32).map_err(temp_io)?;
         }
     }
-    index::candidate_pairs(table).map_err(temp_io)
+    index::candidates(table, max_bucket).map_err(temp_io)
+}
+
+/// Joins the documents of each large bucket (sorted input indices, as [`candidates`] gives
+/// them) on its own ([`group::join_each_bucket`]): the verified pairs, `a < b`, that join each
+/// document to its cluster inside the bucket, about one per document when the bucket is one
+/// cluster; identical sets join without a comparison after the first. The pairs may repeat
+/// across buckets and with the small buckets' pairs. With those pairs, the clusters are
+/// those of verifying every pair of every bucket. `sets` as for [`verify_pairs`].
+pub fn join_buckets(
+    buckets: &[Vec<u32>],
+    sets: &[&[u32]],
+    threshold: f64,
+) -> Result<Vec<ScoredPair>> {
+    check_sets(sets, threshold)?;
+    if let Some(&d) = buckets
+        .iter()
+        .flatten()
+        .find(|&&d| d as usize >= sets.len())
+    {
+        return Err(Error::Option(format!(
+            "bucket names document {d}, past the last of {} sets",
+            sets.len()
+        )));
+    }
+    if let Some(b) = buckets.iter().find(|b| b.windows(2).any(|w| w[0] >= w[1])) {
+        return Err(Error::Option(format!(
+            "a bucket is not sorted without repeats: {:?}…",
+            &b[..b.len().min(8)]
+        )));
+    }
+    // Buckets are independent: joined in parallel, listed in the given order.
+    let per_bucket: Vec<Vec<ScoredPair>> = buckets
+        .par_iter()
+        .map(|bucket| {
+            group::join_each_bucket(
+                std::slice::from_ref(bucket),
+                |d| group::twin_key(sets[d as usize]),
+                |a, b| verify::jaccard_at_least(sets[a as usize], sets[b as usize], threshold),
+            )
+            .pairs
+            .into_iter()
+            .map(|(a, b, similarity)| ScoredPair { a, b, similarity })
+            .collect()
+        })
+        .collect();
+    Ok(per_bucket.concat())
+}
+
+/// The verified pairs of a batch, exactly those `deja corpus` lists for the same texts and
+/// settings (`max_bucket` as its `--all-pairs`/default): [`candidates`], [`verify_pairs`] of
+/// the small buckets' pairs, [`join_buckets`] of the large ones; sorted by `(a, b)`, without
+/// repeats. Also returns how many buckets were over `max_bucket`.
+pub fn near_duplicates(
+    keys: &[u64],
+    bands: usize,
+    sets: &[&[u32]],
+    threshold: f64,
+    max_bucket: usize,
+) -> Result<(Vec<ScoredPair>, usize)> {
+    let c = candidates(keys, bands, max_bucket)?;
+    if keys.len() / bands != sets.len() {
+        return Err(Error::Option(format!(
+            "{} rows of band keys but {} sets",
+            keys.len() / bands,
+            sets.len()
+        )));
+    }
+    let mut pairs = verify_pairs(&c.pairs, sets, threshold)?;
+    if !c.large_buckets.is_empty() {
+        pairs.extend(join_buckets(&c.large_buckets, sets, threshold)?);
+        pairs.par_sort_unstable_by_key(|p| (p.a, p.b));
+        pairs.dedup_by_key(|p| (p.a, p.b));
+    }
+    Ok((pairs, c.large_buckets.len()))
 }
 
 fn temp_io(e: std::io::Error) -> Error {
@@ -230,11 +319,7 @@ pub fn verify_pairs(
     sets: &[&[u32]],
     threshold: f64,
 ) -> Result<Vec<ScoredPair>> {
-    if !(0.0..=1.0).contains(&threshold) {
-        return Err(Error::Option(format!(
-            "--threshold must be between 0 and 1, got {threshold}"
-        )));
-    }
+    check_sets(sets, threshold)?;
     if let Some(&(a, b)) = pairs
         .iter()
         .find(|&&(a, b)| a.max(b) as usize >= sets.len())
@@ -242,14 +327,6 @@ pub fn verify_pairs(
         return Err(Error::Option(format!(
             "pair ({a}, {b}) names a document past the last of {} sets",
             sets.len()
-        )));
-    }
-    if let Some(i) = sets
-        .par_iter()
-        .position_first(|s| s.windows(2).any(|w| w[0] >= w[1]))
-    {
-        return Err(Error::Option(format!(
-            "set {i} is not sorted without repeats (compact sets as shingle_sets makes them)"
         )));
     }
     Ok(pairs
@@ -263,6 +340,24 @@ pub fn verify_pairs(
             })
         })
         .collect())
+}
+
+/// A threshold in [0, 1] and sets sorted without repeats.
+fn check_sets(sets: &[&[u32]], threshold: f64) -> Result<()> {
+    if !(0.0..=1.0).contains(&threshold) {
+        return Err(Error::Option(format!(
+            "--threshold must be between 0 and 1, got {threshold}"
+        )));
+    }
+    if let Some(i) = sets
+        .par_iter()
+        .position_first(|s| s.windows(2).any(|w| w[0] >= w[1]))
+    {
+        return Err(Error::Option(format!(
+            "set {i} is not sorted without repeats (compact sets as shingle_sets makes them)"
+        )));
+    }
+    Ok(())
 }
 
 /// Exact Jaccard of two sets of compact hashes (sorted and deduplicated here first).
@@ -344,6 +439,75 @@ mod tests {
         }
     }
 
+    /// With buckets over `max_bucket`, the batch's pairs are still the corpus pipeline's.
+    #[test]
+    fn large_buckets_give_the_corpus_pipelines_pairs() {
+        let mut texts = texts();
+        // Copies and edited copies: buckets of many documents.
+        let base = texts[0].clone();
+        for i in 0..12 {
+            texts.push(if i % 3 == 0 {
+                base.replacen("w0", &format!("edit{i}"), 1)
+            } else {
+                base.clone()
+            });
+        }
+        texts.push(texts[4].clone());
+        for max_bucket in [2, 3, 5, usize::MAX] {
+            let opts = CorpusOptions {
+                paragraphs: false,
+                max_bucket,
+                ..CorpusOptions::default()
+            };
+            let mut b = CorpusBuilder::new(opts).unwrap();
+            let docs: Vec<Document> = texts
+                .iter()
+                .enumerate()
+                .map(|(i, t)| Document {
+                    id: i.into(),
+                    text: t.clone(),
+                })
+                .collect();
+            b.add_documents(&docs).unwrap();
+            let (report, _) = b.finish().unwrap();
+            let sk = BatchSketcher::for_threshold(SketchParams::default(), 0.8, 0.95).unwrap();
+            let (keys, sets) = sk.sketch(&texts);
+            let bands = sk.banding().bands;
+            let (pairs, large) =
+                near_duplicates(&keys, bands, &sets.slices(), 0.8, max_bucket).unwrap();
+            assert_eq!(large, report.stats.large_buckets, "{max_bucket}");
+            assert_eq!(pairs, report.pairs, "{max_bucket}");
+            assert_eq!(large > 0, max_bucket != usize::MAX, "{max_bucket}");
+            let c = candidates(&keys, bands, max_bucket).unwrap();
+            assert_eq!(c.large_buckets.len(), large);
+            assert!(c.large_buckets.iter().all(|b| b.len() > max_bucket));
+        }
+    }
+
+    /// 20 k identical texts: one bucket handed back whole (not 200 M pairs), joined with one
+    /// comparison per document.
+    #[test]
+    fn identical_texts_by_the_thousand_stay_linear() {
+        let text = texts()[0].clone();
+        let texts = vec![text.as_str(); 20_000];
+        let sk = BatchSketcher::for_threshold(SketchParams::default(), 0.8, 0.95).unwrap();
+        let (keys, sets) = sk.sketch(&texts);
+        let bands = sk.banding().bands;
+        let t = std::time::Instant::now();
+        let c = candidates(&keys, bands, crate::corpus::MAX_BUCKET).unwrap();
+        assert!(c.pairs.is_empty());
+        assert_eq!(c.large_buckets, vec![(0..20_000).collect::<Vec<u32>>()]);
+        let (pairs, large) =
+            near_duplicates(&keys, bands, &sets.slices(), 0.8, crate::corpus::MAX_BUCKET).unwrap();
+        assert_eq!(large, 1);
+        let want: Vec<(u32, u32)> = (1..20_000).map(|b| (0, b)).collect();
+        let got: Vec<(u32, u32)> = pairs.iter().map(|p| (p.a, p.b)).collect();
+        assert_eq!(got, want);
+        assert!(pairs.iter().all(|p| p.similarity == 1.0));
+        let took = t.elapsed();
+        assert!(took.as_secs_f64() < 5.0, "{took:?}");
+    }
+
     #[test]
     fn bad_input_is_an_error() {
         let sets = CompactSets::from_sets(vec![vec![1, 2], vec![3, 3]]);
@@ -352,6 +516,19 @@ mod tests {
         assert!(err.to_string().contains("set 1 is not sorted"), "{err}");
         assert!(verify_pairs(&[], &[], 1.5).is_err());
         assert!(candidate_pairs(&[1, 2, 3], 2).is_err());
+        assert!(candidates(&[1, 2], 2, 1).is_err());
+        assert!(join_buckets(&[vec![0, 2]], &sets.slices()[..1], 0.5).is_err());
+        let ok = CompactSets::from_sets(vec![vec![1, 2], vec![1, 2], vec![3]]);
+        assert!(join_buckets(&[vec![1, 0]], &ok.slices(), 0.5).is_err());
+        assert_eq!(
+            join_buckets(&[vec![0, 1, 2]], &ok.slices(), 0.5).unwrap(),
+            vec![ScoredPair {
+                a: 0,
+                b: 1,
+                similarity: 1.0
+            }]
+        );
+        assert!(near_duplicates(&[1, 2], 1, &ok.slices(), 0.5, 2).is_err());
         let p = SketchParams {
             num_perm: 0,
             ..SketchParams::default()

@@ -103,8 +103,9 @@ pub struct CorpusOptions {
     /// Count repeated paragraphs at all.
     pub paragraphs: bool,
     /// Band buckets of more documents than this are not expanded into their pairs but joined
-    /// bucket by bucket ([`group::join_buckets`]): the clusters are the same, and `pairs`
-    /// lists, for those documents, the pairs that joined them to their clusters.
+    /// bucket by bucket, each on its own ([`group::join_each_bucket`]): the clusters are the
+    /// same, and `pairs` lists, for those documents, the pairs that joined them to their
+    /// clusters within each such bucket.
     /// `usize::MAX` (`--all-pairs`) lists every verified pair, at a cost quadratic in the
     /// size of the largest bucket.
     pub max_bucket: usize,
@@ -444,7 +445,8 @@ pub struct CorpusReport {
     pub verify: VerifyMode,
     /// Verified pairs, sorted by (a, b), a < b: every candidate pair at or above the
     /// threshold, except among documents of buckets larger than `max_bucket`, where the pairs
-    /// that joined each document to its cluster are listed (see `stats.large_buckets`).
+    /// that joined each document to its cluster within each such bucket are listed (see
+    /// `stats.large_buckets`).
     pub pairs: Vec<ScoredPair>,
     /// Clusters of two or more documents, each sorted, representative (first) first.
     pub clusters: Vec<Vec<u32>>,
@@ -728,7 +730,7 @@ impl CorpusBuilder {
                     let hashed: Vec<std::io::Result<(u32, u64)>> = docs
                         .par_iter()
                         .map_init(verify::SetBuf::default, |buf, &d| {
-                            Ok((d, hash_slice(sets.get(d, buf)?)))
+                            Ok((d, group::twin_key(sets.get(d, buf)?)))
                         })
                         .collect();
                     for h in hashed {
@@ -737,8 +739,7 @@ impl CorpusBuilder {
                     }
                     let (mut ba, mut bb) = (verify::SetBuf::default(), verify::SetBuf::default());
                     let mut failure = None;
-                    let joins = group::join_buckets(
-                        &mut uf,
+                    let joins = group::join_each_bucket(
                         &large_buckets,
                         |d| keys[d as usize],
                         |a, b| {
@@ -761,10 +762,9 @@ impl CorpusBuilder {
                 None => {
                     let sig = |d: u32| &self.signatures[d as usize * np..(d as usize + 1) * np];
                     for &d in &docs {
-                        keys[d as usize] = hash_slice(sig(d));
+                        keys[d as usize] = group::twin_key(sig(d));
                     }
-                    group::join_buckets(
-                        &mut uf,
+                    group::join_each_bucket(
                         &large_buckets,
                         |d| keys[d as usize],
                         |a, b| verify::estimate_at_least(sig(a), sig(b), t),
@@ -772,6 +772,11 @@ impl CorpusBuilder {
                 }
             };
             self.stats.candidates += joins.verified;
+            // Each bucket is joined on its own (as a distributed run joins it, on whichever
+            // machine holds it), so its pairs may repeat a small bucket's or another's.
+            for &(a, b, _) in &joins.pairs {
+                uf.union(a, b);
+            }
             pairs.extend(
                 joins
                     .pairs
@@ -779,6 +784,7 @@ impl CorpusBuilder {
                     .map(|(a, b, similarity)| ScoredPair { a, b, similarity }),
             );
             pairs.par_sort_unstable_by_key(|p| (p.a, p.b));
+            pairs.dedup_by_key(|p| (p.a, p.b));
         }
         let clusters = uf.clusters();
         let report = CorpusReport {
@@ -795,12 +801,6 @@ impl CorpusBuilder {
         };
         Ok((report, self.paragraphs))
     }
-}
-
-/// A hash of a set or signature, to find identical ones.
-fn hash_slice(v: &[u32]) -> u64 {
-    v.iter()
-        .fold(v.len() as u64, |h, &x| crate::shingle::fmix64(h ^ x as u64))
 }
 
 fn ahash_one(s: &str) -> u64 {

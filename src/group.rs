@@ -171,6 +171,46 @@ pub fn join_buckets(
     out
 }
 
+/// [`join_buckets`] for each bucket on its own: a bucket's documents are joined from nothing
+/// known (not from the pairs of other buckets), so what a bucket yields depends only on its
+/// members, its keys and `verify`, and buckets can be joined anywhere, in any order (each on
+/// a different machine). Union the pairs of every bucket with the verified pairs of the
+/// small buckets and the sets are those of verifying every pair of every bucket. A pair may
+/// come from several buckets (and from the small buckets' pairs): deduplicate when listing.
+pub fn join_each_bucket(
+    buckets: &[Vec<u32>],
+    key: impl Fn(u32) -> u64,
+    mut verify: impl FnMut(u32, u32) -> Option<f64>,
+) -> BucketJoins {
+    let mut out = BucketJoins::default();
+    for bucket in buckets {
+        // Positions in the bucket stand for its documents: a union-find as large as the
+        // bucket, and positions keep input order (the bucket is sorted).
+        let mut uf = UnionFind::new(bucket.len());
+        let local: Vec<u32> = (0..bucket.len() as u32).collect();
+        let joins = join_buckets(
+            &mut uf,
+            std::slice::from_ref(&local),
+            |p| key(bucket[p as usize]),
+            |a, b| verify(bucket[a as usize], bucket[b as usize]),
+        );
+        out.verified += joins.verified;
+        out.pairs.extend(
+            joins
+                .pairs
+                .into_iter()
+                .map(|(a, b, s)| (bucket[a as usize], bucket[b as usize], s)),
+        );
+    }
+    out
+}
+
+/// A hash of a compact set or a signature, to find identical ones (the `key` of
+/// [`join_buckets`]).
+pub fn twin_key(v: &[u32]) -> u64 {
+    v.iter().fold(v.len() as u64, |h, &x| fmix64(h ^ x as u64))
+}
+
 /// The key of a paragraph from the hashes of its words (as the shingle stage splits and
 /// normalises them): the same words in the same order give the same key, whatever the case,
 /// spacing or punctuation. `None` below `min_words` words.
@@ -801,6 +841,64 @@ mod tests {
             for &(a, b, s) in &joins.pairs {
                 assert!(a < b && verify(a, b) == Some(s), "case {case}");
             }
+        }
+    }
+
+    #[test]
+    fn each_bucket_alone_gives_the_clusters_of_all_pairs() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        for case in 0..300 {
+            let n = 2 + next(60) as usize;
+            let universe = 2 + next(12);
+            let kinds: Vec<Vec<u32>> = (0..1 + next(8))
+                .map(|_| {
+                    let mut s: Vec<u32> = (0..1 + next(5)).map(|_| next(universe) as u32).collect();
+                    s.sort_unstable();
+                    s.dedup();
+                    s
+                })
+                .collect();
+            let sets: Vec<Vec<u32>> = (0..n)
+                .map(|_| kinds[next(kinds.len() as u64) as usize].clone())
+                .collect();
+            let buckets: Vec<Vec<u32>> = (0..1 + next(4))
+                .map(|_| (0..n as u32).filter(|_| next(3) > 0).collect())
+                .collect();
+            let verify = similar(&sets);
+            let mut all = Vec::new();
+            for bucket in &buckets {
+                for (i, &a) in bucket.iter().enumerate() {
+                    for &b in &bucket[i + 1..] {
+                        if verify(a, b).is_some() {
+                            all.push((a, b));
+                        }
+                    }
+                }
+            }
+            let key = |d: u32| twin_key(&sets[d as usize]);
+            let joins = join_each_bucket(&buckets, key, &verify);
+            for &(a, b, s) in &joins.pairs {
+                assert!(a < b && verify(a, b) == Some(s), "case {case}");
+            }
+            let got = clusters(n, joins.pairs.iter().map(|&(a, b, _)| (a, b)));
+            assert_eq!(got, clusters(n, all.iter().copied()), "case {case}");
+            // Bucket by bucket, in any order: the same pairs.
+            let mut one_by_one: Vec<(u32, u32, f64)> = buckets
+                .iter()
+                .rev()
+                .flat_map(|b| join_each_bucket(std::slice::from_ref(b), key, &verify).pairs)
+                .collect();
+            let mut together = joins.pairs.clone();
+            for p in [&mut one_by_one, &mut together] {
+                p.sort_by_key(|x| (x.0, x.1));
+            }
+            assert_eq!(one_by_one, together, "case {case}");
         }
     }
 

@@ -11,7 +11,7 @@ synthetic one, each tool from a Python list of str to verified pairs, with the s
 shingles, 128 permutations and threshold 0.8:
 
 - deja Sketcher: Sketcher().sketch(texts) (band keys + compact sets in one pass),
-  deja.candidates(keys), deja.verify(candidates, sets, 0.8) (exact Jaccard);
+  deja.near_duplicates(keys, sets, 0.8) (candidates + exact Jaccard);
 - deja corpus: deja.corpus(texts, paragraphs=False) (the same, in one call, as a dict);
 - rensa: Python shingles (lowercase, \\w+ words, 5-word windows: the peers tokenise nothing
   themselves), RMinHash.from_token_sets, RMinHashLSH(0.8, 128, 16 bands).insert_many and
@@ -56,7 +56,7 @@ def run_deja_sketcher(texts):
     import deja
 
     keys, sets = deja.Sketcher(128, 5, 1).sketch(texts)
-    pairs, _ = deja.verify(deja.candidates(keys), sets, 0.8)
+    pairs, _ = deja.near_duplicates(keys, sets, 0.8)
     return [tuple(p) for p in pairs.tolist()]
 
 

@@ -7,7 +7,9 @@ The Python frontend of the deja library (Rust; the same engine as the ``deja`` c
   paragraphs across a corpus (``deja corpus`` / ``deja dedup``), over an iterable of str,
   ``(id, text)`` pairs or dicts, or a pyarrow table.
 - Building blocks, vectorised over numpy and Arrow: ``Sketcher`` (signatures, band keys,
-  compact shingle sets), ``candidates``, ``verify``, ``jaccard``.
+  compact shingle sets), ``candidates``, ``verify``, ``join_buckets``, ``near_duplicates``,
+  ``jaccard``.
+- ``deja.spark``: the same near-duplicates, clusters and dedup on Spark DataFrames.
 
 Results are those of the CLI for the same settings; errors raise ``DejaError`` with the CLI's
 messages. The work runs without the GIL, on all cores.
@@ -22,6 +24,8 @@ from ._native import (
     dedup,
     doc,
     jaccard,
+    join_buckets,
+    near_duplicates,
     strip,
     verify,
 )
@@ -35,6 +39,8 @@ __all__ = [
     "dedup",
     "doc",
     "jaccard",
+    "join_buckets",
+    "near_duplicates",
     "strip",
     "verify",
 ]

@@ -214,8 +214,12 @@ class Sketcher:
     def sketch(self, texts: Texts) -> tuple[npt.NDArray[np.uint64], Any]:
         """``(band_keys, shingle_sets)`` in one pass over the texts."""
 
-def candidates(band_keys: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint32]:
-    """``(m, 2)`` pairs of rows that share a band key, ``a < b``, sorted."""
+def candidates(
+    band_keys: npt.NDArray[np.uint64], *, max_bucket: int | None = 256
+) -> tuple[npt.NDArray[np.uint32], list[npt.NDArray[np.uint32]]]:
+    """``(pairs, large_buckets)``: the ``(m, 2)`` pairs (``a < b``, sorted) of rows sharing a
+    band key in buckets of at most ``max_bucket`` rows, and the larger buckets whole (for
+    ``join_buckets``). ``max_bucket=None`` expands every bucket."""
 
 def verify(
     pairs: npt.ArrayLike | Sequence[tuple[int, int]],
@@ -223,6 +227,22 @@ def verify(
     threshold: float = 0.8,
 ) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.float64]]:
     """The pairs whose exact Jaccard of compact sets is ≥ threshold, and their similarity."""
+
+def join_buckets(
+    large_buckets: Sequence[npt.ArrayLike],
+    sets: Any,
+    threshold: float = 0.8,
+) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.float64]]:
+    """The verified pairs joining each row of each large bucket to its cluster in the bucket."""
+
+def near_duplicates(
+    band_keys: npt.NDArray[np.uint64],
+    sets: Any,
+    threshold: float = 0.8,
+    *,
+    max_bucket: int | None = 256,
+) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.float64]]:
+    """The verified pairs ``deja corpus`` lists for these band keys and sets, sorted."""
 
 def jaccard(a: Sequence[int], b: Sequence[int]) -> float:
     """Exact Jaccard similarity of two sets of compact hashes."""

@@ -18,7 +18,7 @@ use deja::input::Document;
 use deja::report::{write_corpus, Format};
 use deja::segment::{prose, Markup};
 use deja::shingle::WordSplit;
-use deja::verify::VerifyMode;
+use deja::verify::{ScoredPair, VerifyMode};
 use numpy::ndarray::Array2;
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray2};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
@@ -412,30 +412,136 @@ fn read_pairs(obj: &Bound<PyAny>) -> PyResult<Vec<(u32, u32)>> {
         .collect())
 }
 
-/// Candidate pairs of the rows of ``band_keys`` that agree in at least one band:
-/// ``numpy.uint32`` array of shape ``(m, 2)``, rows ``(a, b)`` with ``a < b``, sorted.
+/// The rows of a ``(n, bands)`` uint64 array as one row-major slice (a copy only when the
+/// array is not C-contiguous).
+fn keys_of<'a>(
+    band_keys: &'a PyReadonlyArray2<'_, u64>,
+    owned: &'a mut Vec<u64>,
+) -> (&'a [u64], usize) {
+    let view = band_keys.as_array();
+    let bands = view.ncols();
+    match band_keys.as_slice() {
+        Ok(s) => (s, bands),
+        Err(_) => {
+            *owned = view.iter().copied().collect();
+            (owned, bands)
+        }
+    }
+}
+
+/// `max_bucket` from Python: `None` expands every bucket.
+fn max_bucket_of(max_bucket: Option<usize>) -> usize {
+    max_bucket.unwrap_or(usize::MAX)
+}
+
+/// Pairs as a numpy `(m, 2)` uint32 array.
+fn pairs_array(
+    py: Python<'_>,
+    pairs: impl Iterator<Item = (u32, u32)>,
+) -> PyResult<Bound<'_, PyArray2<u32>>> {
+    let flat: Vec<u32> = pairs.flat_map(|(a, b)| [a, b]).collect();
+    let m = flat.len() / 2;
+    matrix(py, flat, m, 2)
+}
+
+/// Candidates and the buckets too large to expand.
+type Candidates<'py> = (Bound<'py, PyArray2<u32>>, Bound<'py, PyList>);
+
+/// Candidates of the rows of ``band_keys`` that agree in at least one band:
+/// ``(pairs, large_buckets)``. ``pairs``: ``numpy.uint32`` of shape ``(m, 2)``, rows
+/// ``(a, b)`` with ``a < b``, sorted, from buckets of at most ``max_bucket`` rows;
+/// ``large_buckets``: the larger buckets whole (a list of sorted ``numpy.uint32`` arrays, each
+/// once), for ``join_buckets``. ``max_bucket=None`` expands every bucket (quadratic in its size).
 #[pyfunction]
+#[pyo3(signature = (band_keys, *, max_bucket=Some(deja::corpus::MAX_BUCKET)))]
 fn candidates<'py>(
     py: Python<'py>,
     band_keys: PyReadonlyArray2<'py, u64>,
-) -> PyResult<Bound<'py, PyArray2<u32>>> {
+    max_bucket: Option<usize>,
+) -> PyResult<Candidates<'py>> {
     guard(|| {
-        let view = band_keys.as_array();
-        let bands = view.ncols();
-        let owned;
-        let keys: &[u64] = match band_keys.as_slice() {
-            Ok(s) => s,
-            Err(_) => {
-                owned = view.iter().copied().collect::<Vec<u64>>();
-                &owned
-            }
-        };
-        let pairs = py
-            .detach(|| batch::candidate_pairs(keys, bands))
+        let mut owned = Vec::new();
+        let (keys, bands) = keys_of(&band_keys, &mut owned);
+        let c = py
+            .detach(|| batch::candidates(keys, bands, max_bucket_of(max_bucket)))
             .map_err(err)?;
-        let m = pairs.len();
-        let flat: Vec<u32> = pairs.into_iter().flat_map(|(a, b)| [a, b]).collect();
-        matrix(py, flat, m, 2)
+        let pairs = pairs_array(py, c.pairs.into_iter())?;
+        let buckets: Vec<Bound<'py, PyArray1<u32>>> = c
+            .large_buckets
+            .into_iter()
+            .map(|b| b.into_pyarray(py))
+            .collect();
+        Ok((pairs, PyList::new(py, buckets)?))
+    })
+}
+
+/// Reads buckets: a sequence of 1-d arrays (or sequences) of row indices.
+fn read_buckets(obj: &Bound<PyAny>) -> PyResult<Vec<Vec<u32>>> {
+    let np = obj.py().import("numpy")?;
+    obj.try_iter()?
+        .map(|b| {
+            let a = np.call_method1("asarray", (b?, "uint32"))?;
+            let a: numpy::PyReadonlyArray1<u32> = a.extract()?;
+            Ok(a.as_array().to_vec())
+        })
+        .collect()
+}
+
+/// Verified pairs of ``sets`` as numpy arrays.
+fn verified_arrays(py: Python<'_>, kept: Vec<ScoredPair>) -> PyResult<Verified<'_>> {
+    let sims: Vec<f64> = kept.iter().map(|p| p.similarity).collect();
+    Ok((
+        pairs_array(py, kept.iter().map(|p| (p.a, p.b)))?,
+        sims.into_pyarray(py),
+    ))
+}
+
+/// Joins the rows of each large bucket (from ``candidates``) on its own, as ``deja corpus``
+/// does: ``(pairs, similarity)``, the verified pairs that join each row to its cluster inside
+/// the bucket (about one per row when the bucket is one cluster; identical sets join after one
+/// comparison). With the verified pairs of the small buckets they give the clusters of
+/// verifying every pair; a pair may repeat across buckets.
+#[pyfunction]
+#[pyo3(signature = (large_buckets, sets, threshold=0.8))]
+fn join_buckets<'py>(
+    py: Python<'py>,
+    large_buckets: &Bound<'py, PyAny>,
+    sets: PyArray,
+    threshold: f64,
+) -> PyResult<Verified<'py>> {
+    guard(|| {
+        let buckets = read_buckets(large_buckets)?;
+        let slices = set_slices(sets.array())?;
+        let kept = py
+            .detach(|| batch::join_buckets(&buckets, &slices, threshold))
+            .map_err(err)?;
+        verified_arrays(py, kept)
+    })
+}
+
+/// The verified pairs of the rows of ``band_keys`` and ``sets`` (from ``Sketcher.sketch``):
+/// ``(pairs, similarity)``, exactly the pairs ``deja corpus`` lists for the same texts and
+/// settings (``max_bucket=None`` as ``--all-pairs``), sorted. ``candidates`` + ``verify`` +
+/// ``join_buckets`` in one call.
+#[pyfunction]
+#[pyo3(signature = (band_keys, sets, threshold=0.8, *, max_bucket=Some(deja::corpus::MAX_BUCKET)))]
+fn near_duplicates<'py>(
+    py: Python<'py>,
+    band_keys: PyReadonlyArray2<'py, u64>,
+    sets: PyArray,
+    threshold: f64,
+    max_bucket: Option<usize>,
+) -> PyResult<Verified<'py>> {
+    guard(|| {
+        let mut owned = Vec::new();
+        let (keys, bands) = keys_of(&band_keys, &mut owned);
+        let slices = set_slices(sets.array())?;
+        let (kept, _) = py
+            .detach(|| {
+                batch::near_duplicates(keys, bands, &slices, threshold, max_bucket_of(max_bucket))
+            })
+            .map_err(err)?;
+        verified_arrays(py, kept)
     })
 }
 
@@ -484,10 +590,7 @@ fn verify<'py>(
         let kept = py
             .detach(|| batch::verify_pairs(&pairs, &slices, threshold))
             .map_err(err)?;
-        let k = kept.len();
-        let sims: Vec<f64> = kept.iter().map(|p| p.similarity).collect();
-        let flat: Vec<u32> = kept.iter().flat_map(|p| [p.a, p.b]).collect();
-        Ok((matrix(py, flat, k, 2)?, sims.into_pyarray(py)))
+        verified_arrays(py, kept)
     })
 }
 
@@ -1058,6 +1161,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dedup, m)?)?;
     m.add_function(wrap_pyfunction!(candidates, m)?)?;
     m.add_function(wrap_pyfunction!(verify, m)?)?;
+    m.add_function(wrap_pyfunction!(join_buckets, m)?)?;
+    m.add_function(wrap_pyfunction!(near_duplicates, m)?)?;
     m.add_function(wrap_pyfunction!(jaccard, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -1,6 +1,9 @@
 """The building blocks: shapes, dtypes, zero-copy inputs, the GIL released, and the same
 pairs as `deja corpus` from band keys + candidates + verify."""
 
+import json
+import os
+import tempfile
 import threading
 import time
 
@@ -58,10 +61,13 @@ def test_blocks_give_the_clis_pairs(dev_sample, texts):
     want = cli_json("corpus", DEV_SAMPLE, "--format", "json", "--no-paragraphs")
     sk = deja.Sketcher()
     keys, sets = sk.sketch(pa.array(texts))
-    cand = deja.candidates(keys)
+    cand, large = deja.candidates(keys)
     assert cand.dtype == np.uint32 and cand.shape[1] == 2
-    assert len(cand) == want["candidates"]
+    assert len(cand) == want["candidates"] and large == [] and want["large_buckets"] == 0
     pairs, sim = deja.verify(cand, sets, 0.8)
+    # near_duplicates: the same in one call.
+    p2, s2 = deja.near_duplicates(keys, sets, 0.8)
+    assert (p2 == pairs).all() and (s2 == sim).all()
     ids = [r["id"] for r in dev_sample]
     got = [
         {"a": ids[a], "b": ids[b], "similarity": round(float(s), 4)}
@@ -81,7 +87,40 @@ def test_empty_texts_are_nobodys_candidates():
     sk = deja.Sketcher()
     keys = sk.band_keys(["", "  ", "some words of a text here"])
     assert (keys[:2] == 0).all() and (keys[2] != 0).all()
-    assert deja.candidates(keys).shape == (0, 2)
+    pairs, large = deja.candidates(keys)
+    assert pairs.shape == (0, 2) and large == []
+
+
+def test_identical_texts_by_the_thousand_stay_linear(dev_sample):
+    """20 k copies of one text: one bucket handed back whole, not 200 M pairs."""
+    n = 20_000
+    texts = [dev_sample[0]["text"]] * n + [r["text"] for r in dev_sample[1:50]]
+    keys, sets = deja.Sketcher().sketch(texts)
+    t = time.perf_counter()
+    pairs, large = deja.candidates(keys)
+    assert len(large) == 1 and large[0].dtype == np.uint32 and (pairs >= n).all()
+    assert (large[0] == np.arange(n)).all()
+    joined, sim = deja.join_buckets(large, sets, 0.8)
+    assert (joined[:, 0] == 0).all() and (joined[:, 1] == np.arange(1, n)).all()
+    assert (sim == 1.0).all()
+    near, _ = deja.near_duplicates(keys, sets, 0.8)
+    assert len(near) == len(np.unique(near, axis=0)) and len(near) >= n - 1
+    assert time.perf_counter() - t < 10, time.perf_counter() - t
+    # The CLI lists the same pairs for the same texts.
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "copies.jsonl")
+        with open(path, "w", encoding="utf-8") as f:
+            f.writelines(json.dumps({"id": i, "text": text}) + "\n" for i, text in enumerate(texts))
+        want = cli_json("corpus", path, "--format", "json", "--no-paragraphs")
+    assert want["large_buckets"] == 1
+    assert [[p["a"], p["b"]] for p in want["pairs"]] == near.tolist()
+    # max_bucket=None expands every bucket (small inputs only: quadratic).
+    few_keys, few_sets = deja.Sketcher().sketch(texts[:300])
+    all_pairs, none = deja.candidates(few_keys, max_bucket=None)
+    assert none == [] and len(all_pairs) == 300 * 299 // 2
+    assert len(deja.near_duplicates(few_keys, few_sets, max_bucket=None)[0]) == 300 * 299 // 2
+    with pytest.raises(deja.DejaError, match="max_bucket"):
+        deja.candidates(keys, max_bucket=1)
 
 
 def test_errors():
