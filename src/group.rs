@@ -2,7 +2,7 @@
 //!
 //! [`UnionFind`] joins the documents of verified pairs; a cluster's representative is its
 //! smallest input index (the first in input order), so the result does not depend on pair
-//! or thread order. [`join_buckets`] joins the documents of band buckets too large to list
+//! or thread order. [`join_each_bucket`] joins the documents of band buckets too large to list
 //! their pairs, verifying about one pair per document where a bucket is one cluster. [`ParagraphCounter`] counts, across documents, paragraphs that are equal
 //! after normalisation ([`paragraph_key_of_words`]: the same normalised words in the same
 //! order): boilerplate such as navigation text, disclaimers and licence blocks.
@@ -72,7 +72,7 @@ pub fn clusters(n: usize, pairs: impl IntoIterator<Item = (u32, u32)>) -> Vec<Ve
     uf.clusters()
 }
 
-/// What [`join_buckets`] found: the verified pairs that joined two sets, and its work.
+/// What [`join_each_bucket`] found: the verified pairs that joined two sets, and its work.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BucketJoins {
     /// `(a, b, similarity)`, `a < b`: each pair that joined two sets, in the order found.
@@ -81,7 +81,7 @@ pub struct BucketJoins {
     pub verified: usize,
 }
 
-/// Joins in `uf` the documents of each bucket (sorted by input index) that `verify` finds
+/// Joins in `uf` the documents of one bucket (sorted) that `verify` finds
 /// similar, to the same sets as verifying and joining every pair of the bucket would, but
 /// with about one verification per document when the bucket is one cluster (identical or
 /// near-identical documents), where every pair would cost 200 M verifications for 20 k
@@ -95,9 +95,9 @@ pub struct BucketJoins {
 /// same similarities as that twin to everything: it joins the twin's set and is compared
 /// with nothing else. Documents of a bucket that fall in many different sets still cost a
 /// verification per member of every other set.
-pub fn join_buckets(
+fn join_bucket(
     uf: &mut UnionFind,
-    buckets: &[Vec<u32>],
+    bucket: &[u32],
     key: impl Fn(u32) -> u64,
     mut verify: impl FnMut(u32, u32) -> Option<f64>,
 ) -> BucketJoins {
@@ -106,72 +106,68 @@ pub fn join_buckets(
     let mut groups: Vec<Vec<u32>> = Vec::new();
     let mut twins: AHashMap<u64, u32> = AHashMap::new();
     let mut joined: Vec<usize> = Vec::new();
-    for bucket in buckets {
-        groups.clear();
-        twins.clear();
-        for &b in bucket {
-            let k = key(b);
-            joined.clear();
-            if let Some(&t) = twins.get(&k) {
-                let connected = uf.find(t) == uf.find(b);
-                let twin = connected || {
-                    out.verified += 1;
-                    let s = verify(t, b);
-                    if s.is_some_and(|s| s >= 1.0) {
+    for &b in bucket {
+        let k = key(b);
+        joined.clear();
+        if let Some(&t) = twins.get(&k) {
+            let connected = uf.find(t) == uf.find(b);
+            let twin = connected || {
+                out.verified += 1;
+                let s = verify(t, b);
+                if s.is_some_and(|s| s >= 1.0) {
+                    uf.union(t, b);
+                    out.pairs.push((t, b, 1.0));
+                    true
+                } else {
+                    if let Some(s) = s {
+                        // Not a twin after all (a hash collision), but similar.
                         uf.union(t, b);
-                        out.pairs.push((t, b, 1.0));
-                        true
-                    } else {
-                        if let Some(s) = s {
-                            // Not a twin after all (a hash collision), but similar.
-                            uf.union(t, b);
-                            out.pairs.push((t, b, s));
-                        }
-                        false
+                        out.pairs.push((t, b, s));
                     }
-                };
-                if twin {
-                    let root = uf.find(t);
-                    if let Some(gi) = groups.iter().position(|g| uf.find(g[0]) == root) {
-                        groups[gi].push(b);
-                        continue;
-                    }
+                    false
                 }
-            }
-            for (gi, g) in groups.iter_mut().enumerate() {
-                if uf.find(g[0]) == uf.find(b) {
-                    joined.push(gi);
+            };
+            if twin {
+                let root = uf.find(t);
+                if let Some(gi) = groups.iter().position(|g| uf.find(g[0]) == root) {
+                    groups[gi].push(b);
                     continue;
                 }
-                for m in 0..g.len() {
-                    out.verified += 1;
-                    if let Some(s) = verify(g[m], b) {
-                        uf.union(g[m], b);
-                        out.pairs.push((g[m], b, s));
-                        g.swap(0, m);
-                        joined.push(gi);
-                        break;
-                    }
-                }
             }
-            // The sets `b` joined are one set now: one list, `b` at its end.
-            match joined.first() {
-                None => groups.push(vec![b]),
-                Some(&target) => {
-                    for &gi in joined[1..].iter().rev() {
-                        let g = groups.swap_remove(gi);
-                        groups[target].extend(g);
-                    }
-                    groups[target].push(b);
-                }
-            }
-            twins.entry(k).or_insert(b);
         }
+        for (gi, g) in groups.iter_mut().enumerate() {
+            if uf.find(g[0]) == uf.find(b) {
+                joined.push(gi);
+                continue;
+            }
+            for m in 0..g.len() {
+                out.verified += 1;
+                if let Some(s) = verify(g[m], b) {
+                    uf.union(g[m], b);
+                    out.pairs.push((g[m], b, s));
+                    g.swap(0, m);
+                    joined.push(gi);
+                    break;
+                }
+            }
+        }
+        // The sets `b` joined are one set now: one list, `b` at its end.
+        match joined.first() {
+            None => groups.push(vec![b]),
+            Some(&target) => {
+                for &gi in joined[1..].iter().rev() {
+                    let g = groups.swap_remove(gi);
+                    groups[target].extend(g);
+                }
+                groups[target].push(b);
+            }
+        }
+        twins.entry(k).or_insert(b);
     }
     out
 }
 
-/// [`join_buckets`] for each bucket on its own: a bucket's documents are joined from nothing
+/// [`join_bucket`] for each bucket on its own: a bucket's documents are joined from nothing
 /// known (not from the pairs of other buckets), so what a bucket yields depends only on its
 /// members, its keys and `verify`, and buckets can be joined anywhere, in any order (each on
 /// a different machine). Union the pairs of every bucket with the verified pairs of the
@@ -188,9 +184,9 @@ pub fn join_each_bucket(
         // bucket, and positions keep input order (the bucket is sorted).
         let mut uf = UnionFind::new(bucket.len());
         let local: Vec<u32> = (0..bucket.len() as u32).collect();
-        let joins = join_buckets(
+        let joins = join_bucket(
             &mut uf,
-            std::slice::from_ref(&local),
+            &local,
             |p| key(bucket[p as usize]),
             |a, b| verify(bucket[a as usize], bucket[b as usize]),
         );
@@ -206,7 +202,7 @@ pub fn join_each_bucket(
 }
 
 /// A hash of a compact set or a signature, to find identical ones (the `key` of
-/// [`join_buckets`]).
+/// [`join_each_bucket`]).
 pub fn twin_key(v: &[u32]) -> u64 {
     v.iter().fold(v.len() as u64, |h, &x| fmix64(h ^ x as u64))
 }
@@ -788,63 +784,6 @@ mod tests {
     }
 
     #[test]
-    fn bucket_joins_give_the_clusters_of_all_pairs() {
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = move |n: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % n
-        };
-        for case in 0..300 {
-            let n = 2 + next(60) as usize;
-            let universe = 2 + next(12);
-            // Few distinct sets, so twins, chains and separate clusters all occur.
-            let kinds: Vec<Vec<u32>> = (0..1 + next(8))
-                .map(|_| {
-                    let mut s: Vec<u32> = (0..1 + next(5)).map(|_| next(universe) as u32).collect();
-                    s.sort_unstable();
-                    s.dedup();
-                    s
-                })
-                .collect();
-            let sets: Vec<Vec<u32>> = (0..n)
-                .map(|_| kinds[next(kinds.len() as u64) as usize].clone())
-                .collect();
-            let buckets: Vec<Vec<u32>> = (0..1 + next(4))
-                .map(|_| (0..n as u32).filter(|_| next(3) > 0).collect())
-                .collect();
-            let verify = similar(&sets);
-            let mut all = Vec::new();
-            for bucket in &buckets {
-                for (i, &a) in bucket.iter().enumerate() {
-                    for &b in &bucket[i + 1..] {
-                        if verify(a, b).is_some() {
-                            all.push((a, b));
-                        }
-                    }
-                }
-            }
-            let want = clusters(n, all.iter().copied());
-            let mut uf = UnionFind::new(n);
-            // Some pairs known beforehand, as the small buckets' pairs are.
-            for &(a, b) in all.iter().step_by(3) {
-                uf.union(a, b);
-            }
-            let key = |d: u32| {
-                sets[d as usize]
-                    .iter()
-                    .fold(7u64, |h, &v| fmix64(h ^ v as u64))
-            };
-            let joins = join_buckets(&mut uf, &buckets, key, &verify);
-            assert_eq!(uf.clusters(), want, "case {case}");
-            for &(a, b, s) in &joins.pairs {
-                assert!(a < b && verify(a, b) == Some(s), "case {case}");
-            }
-        }
-    }
-
-    #[test]
     fn each_bucket_alone_gives_the_clusters_of_all_pairs() {
         let mut x: u64 = 0x2545_f491_4f6c_dd1d;
         let mut next = move |n: u64| {
@@ -906,13 +845,13 @@ mod tests {
     fn identical_documents_cost_one_verification_each() {
         let n = 10_000u32;
         let sets = vec![vec![1, 2, 3]; n as usize];
-        let buckets = vec![(0..n).collect::<Vec<u32>>(); 13];
-        let mut uf = UnionFind::new(n as usize);
-        let joins = join_buckets(&mut uf, &buckets, |_| 42, similar(&sets));
+        let bucket: Vec<u32> = (0..n).collect();
+        let joins = join_each_bucket(std::slice::from_ref(&bucket), |_| 42, similar(&sets));
         assert_eq!(joins.verified, n as usize - 1);
         let want: Vec<(u32, u32, f64)> = (1..n).map(|b| (0, b, 1.0)).collect();
         assert_eq!(joins.pairs, want);
-        assert_eq!(uf.clusters(), vec![(0..n).collect::<Vec<u32>>()]);
+        let got = clusters(n as usize, joins.pairs.iter().map(|&(a, b, _)| (a, b)));
+        assert_eq!(got, vec![bucket]);
     }
 
     #[test]

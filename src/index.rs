@@ -253,7 +253,7 @@ pub struct Candidates {
     pub pairs: Vec<(u32, u32)>,
     /// The buckets of more than `max_bucket` documents (each sorted by input index), without
     /// repeats: their pairs grow with the square of their size (20 k identical documents make
-    /// 200 M), so they are joined bucket by bucket instead ([`crate::group::join_buckets`]).
+    /// 200 M), so they are joined bucket by bucket instead ([`crate::group::join_each_bucket`]).
     pub large_buckets: Vec<Vec<u32>>,
 }
 
