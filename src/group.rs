@@ -783,15 +783,19 @@ mod tests {
         }
     }
 
-    #[test]
-    fn each_bucket_alone_gives_the_clusters_of_all_pairs() {
-        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = move |n: u64| {
+    /// Random numbers below `n` (xorshift64) from `seed`, the same on every run.
+    fn below(mut x: u64) -> impl FnMut(u64) -> u64 {
+        move |n| {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
             x % n
-        };
+        }
+    }
+
+    #[test]
+    fn each_bucket_alone_gives_the_clusters_of_all_pairs() {
+        let mut next = below(0x2545_f491_4f6c_dd1d);
         for case in 0..300 {
             let n = 2 + next(60) as usize;
             let universe = 2 + next(12);
@@ -912,13 +916,7 @@ mod tests {
     /// the same repeated paragraphs, texts, documents, order, counts and first documents.
     #[test]
     fn spilled_counts_merge_to_the_counts_in_memory() {
-        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = move |n: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % n
-        };
+        let mut next = below(0x2545_f491_4f6c_dd1d);
         // 3,000 documents of 1..8 paragraphs from 400 distinct ones (some twice in a
         // document), each written a little differently (case, spacing) in every document.
         let mut items: Vec<(u64, u32, String)> = Vec::new();

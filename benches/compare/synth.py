@@ -44,6 +44,22 @@ def mutate(rng, text, vocab):
     return "\n\n".join(out)
 
 
+def write_zst(path, docs, source=DEFAULT_SOURCE):
+    """Writes `docs` documents as `synth.py --max-parts 3 --keep-share 0.5 --copy-window 5000`
+    makes them (the benchmarks' large corpora) to `path`, zstd-compressed; the file appears
+    only when complete."""
+    import subprocess
+    synth = subprocess.Popen(
+        [sys.executable, os.path.abspath(__file__), "--docs", str(docs), "--source", source,
+         "--max-parts", "3", "--keep-share", "0.5", "--copy-window", "5000"],
+        stdout=subprocess.PIPE)
+    with open(path + ".tmp", "wb") as f:
+        subprocess.run(["zstd", "-q", "-1", "-T2", "-c"], stdin=synth.stdout, stdout=f, check=True)
+    if synth.wait() != 0:
+        sys.exit("synth.py failed")
+    os.rename(path + ".tmp", path)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--docs", type=int, default=10000)

@@ -20,6 +20,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 DEV = os.path.abspath(os.path.join(ROOT, "..", "shared", "eval", "corpus-dev", "corpus.jsonl"))
+sys.path.insert(0, os.path.join(HERE, "..", "compare"))
+import synth  # noqa: E402  (benches/compare/synth.py: the corpora)
 
 
 def main():
@@ -37,14 +39,7 @@ def main():
     for n in [int(s) for s in a.sizes.split(",")]:
         path = os.path.join(a.work, f"scale2-{n}.jsonl.zst")
         if not os.path.exists(path):
-            synth = subprocess.Popen(
-                [sys.executable, os.path.join(HERE, "..", "compare", "synth.py"), "--docs", str(n),
-                 "--source", DEV, "--max-parts", "3", "--keep-share", "0.5", "--copy-window", "5000"],
-                stdout=subprocess.PIPE)
-            with open(path + ".tmp", "wb") as f:
-                subprocess.run(["zstd", "-q", "-1", "-T2", "-c"], stdin=synth.stdout, stdout=f, check=True)
-            synth.wait()
-            os.rename(path + ".tmp", path)
+            synth.write_zst(path, n, DEV)
         cmd = [deja, "corpus", path, "--format", "jsonl", "-q"] + a.extra
         if a.memory:
             cmd += ["--memory", a.memory]

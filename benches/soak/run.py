@@ -27,6 +27,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 DEV = os.path.abspath(os.path.join(ROOT, "..", "shared", "eval", "corpus-dev", "corpus.jsonl"))
+sys.path.insert(0, os.path.join(HERE, "..", "compare"))
+import synth  # noqa: E402  (benches/compare/synth.py: the corpora)
 
 # Runs argv[2:], writes its peak RSS (KiB) to argv[1], exits with its code.
 MEASURE = (
@@ -64,15 +66,7 @@ def corpus_path(work, n):
     path = os.path.join(work, f"soak-{n}.jsonl.zst")
     if not os.path.exists(path):
         print(f"synthesising {n} documents into {path}", file=sys.stderr)
-        synth = subprocess.Popen(
-            [sys.executable, os.path.join(HERE, "..", "compare", "synth.py"), "--docs", str(n),
-             "--source", DEV, "--max-parts", "3", "--keep-share", "0.5", "--copy-window", "5000"],
-            stdout=subprocess.PIPE)
-        with open(path + ".tmp", "wb") as f:
-            subprocess.run(["zstd", "-q", "-1", "-T2", "-c"], stdin=synth.stdout, stdout=f, check=True)
-        if synth.wait() != 0:
-            sys.exit("synth.py failed")
-        os.rename(path + ".tmp", path)
+        synth.write_zst(path, n, DEV)
     return path
 
 
