@@ -1182,13 +1182,19 @@ struct CrossCache {
 /// Words of `text[span]` that are prose: not inside link targets, URLs, inline code or
 /// reST roles, and not the text of a link (a list of links is not prose).
 pub fn prose_words(text: &str, span: Span) -> usize {
+    count_prose_words(text, span, |_| {})
+}
+
+/// [`prose_words`], calling `each` with every word (prose or not) on the way.
+fn count_prose_words(text: &str, span: Span, mut each: impl FnMut(&str)) -> usize {
     let body = span.slice(text);
     let mut prose = ProseFilter::new(non_prose_ranges(body));
     let mut n = 0;
-    words(text, span, |s, _| {
+    words(text, span, |s, w| {
         if prose.is_prose(s.start - span.start, s.end - span.start) {
             n += 1;
         }
+        each(w);
     });
     n
 }
@@ -1222,18 +1228,11 @@ impl ProseFilter {
 
 /// [`prose_words`], also appending the hash of every word (prose or not) to `hashes`.
 fn prose_word_hashes(text: &str, span: Span, shingler: &Shingler, hashes: &mut Vec<u64>) -> usize {
-    let body = span.slice(text);
-    let mut prose = ProseFilter::new(non_prose_ranges(body));
-    let mut n = 0;
     let mut buf = String::new();
-    words(text, span, |s, w| {
-        if prose.is_prose(s.start - span.start, s.end - span.start) {
-            n += 1;
-        }
+    count_prose_words(text, span, |w| {
         normalize(w, &mut buf);
         hashes.push(shingler.hash_word(&buf));
-    });
-    n
+    })
 }
 
 /// Byte ranges (relative to `body`) of link text and targets, URLs, inline code and roles.
