@@ -41,6 +41,7 @@ pub mod sigfile;
 pub mod sketch;
 pub mod span;
 pub mod spill;
+pub mod strip;
 pub mod tokenize;
 pub mod verify;
 

@@ -171,12 +171,18 @@ def dedup(
     rows: int | None = None,
     verify: VerifyKind = "exact",
     memory: str | None = None,
+    strip_repeated_paragraphs: int | None = None,
+    min_paragraph_words: int = 2,
     text_field: str = "text",
     id_field: str = "id",
 ) -> Any:
     """``records`` without near-duplicates (``deja dedup``): the first of each cluster kept.
 
     A list of the kept records, or for an Arrow table its kept rows (``table.take``).
+    ``strip_repeated_paragraphs=N`` also takes out of the kept texts every paragraph found in
+    N or more documents, except in the first document that has it
+    (``--strip-repeated-paragraphs N``); a record so changed comes back as a new str, dict
+    (a shallow copy) or (id, text) pair, the others as given.
     """
 
 # --- building blocks -----------------------------------------------------------------------

@@ -18,6 +18,7 @@ use deja::input::Document;
 use deja::report::{write_corpus, Format};
 use deja::segment::{prose, Markup};
 use deja::shingle::WordSplit;
+use deja::strip::RepeatStripper;
 use deja::verify::{ScoredPair, VerifyMode};
 use numpy::ndarray::Array2;
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray2};
@@ -979,7 +980,11 @@ fn corpus_report<'py>(
     text_field: &str,
     id_field: &str,
     keep: bool,
-) -> PyResult<(deja::corpus::CorpusReport, Vec<Bound<'py, PyAny>>)> {
+) -> PyResult<(
+    deja::corpus::CorpusReport,
+    deja::group::ParagraphCounter,
+    Vec<Bound<'py, PyAny>>,
+)> {
     if bands.is_some() != rows.is_some() {
         return Err(option_err("--bands and --rows go together".into()));
     }
@@ -1011,8 +1016,8 @@ fn corpus_report<'py>(
     };
     let kept = feed(py, &mut run, records, text_field, id_field, keep)?;
     run.flush(py)?;
-    let (report, _) = py.detach(|| run.builder.finish()).map_err(err)?;
-    Ok((report, kept))
+    let (report, counts) = py.detach(|| run.builder.finish()).map_err(err)?;
+    Ok((report, counts, kept))
 }
 
 /// Near-duplicate documents and repeated paragraphs of ``records``: a dict with the fields of
@@ -1044,7 +1049,7 @@ fn corpus<'py>(
     id_field: &str,
 ) -> PyResult<Bound<'py, PyAny>> {
     guard(|| {
-        let (report, _) = corpus_report(
+        let (report, _, _) = corpus_report(
             py,
             records,
             threshold,
@@ -1074,11 +1079,13 @@ fn corpus<'py>(
 
 /// ``records`` without their near-duplicates (``deja dedup``): one record per cluster, the
 /// first in input order. A list of the kept records (the objects given), or for an Arrow
-/// table the table's kept rows (``table.take``).
+/// table the table's kept rows (``table.take``); ``strip_repeated_paragraphs=N`` also strips
+/// paragraphs found in N or more documents from the kept texts (`deja::strip`).
 #[pyfunction]
 #[pyo3(signature = (records, *, threshold=0.8, num_perm=128, shingle_size=5, seed=1,
                     words="alnum", sketch="oph", recall=0.95, bands=None, rows=None,
-                    verify="exact", memory=None, text_field="text", id_field="id"))]
+                    verify="exact", memory=None, strip_repeated_paragraphs=None,
+                    min_paragraph_words=2, text_field="text", id_field="id"))]
 #[allow(clippy::too_many_arguments)]
 fn dedup<'py>(
     py: Python<'py>,
@@ -1094,6 +1101,8 @@ fn dedup<'py>(
     rows: Option<usize>,
     verify: &str,
     memory: Option<&str>,
+    strip_repeated_paragraphs: Option<usize>,
+    min_paragraph_words: usize,
     text_field: &str,
     id_field: &str,
 ) -> PyResult<Bound<'py, PyAny>> {
@@ -1106,7 +1115,7 @@ fn dedup<'py>(
                  to return its kept rows",
             ));
         }
-        let (report, kept) = corpus_report(
+        let (report, counts, kept) = corpus_report(
             py,
             records,
             threshold,
@@ -1121,27 +1130,101 @@ fn dedup<'py>(
             verify,
             memory,
             3,
-            2,
-            false,
+            min_paragraph_words,
+            strip_repeated_paragraphs.is_some(),
             text_field,
             id_field,
             !arrow,
         )?;
         let dropped = report.dropped();
+        let stripper = strip_repeated_paragraphs
+            .map(|min| RepeatStripper::new(&report, &counts, min_paragraph_words, min));
+        let kept_docs = (0..dropped.len() as u32).filter(|&i| !dropped[i as usize]);
         if arrow {
-            let rows: Vec<u64> = (0..dropped.len() as u64)
-                .filter(|&i| !dropped[i as usize])
-                .collect();
-            return records.call_method1("take", (rows.into_pyarray(py),));
+            let rows: Vec<u64> = kept_docs.clone().map(u64::from).collect();
+            let table = records.call_method1("take", (rows.into_pyarray(py),))?;
+            return match &stripper {
+                Some(s) => strip_column(py, &table, s, kept_docs, text_field),
+                None => Ok(table),
+            };
         }
-        let out: Vec<Bound<PyAny>> = kept
-            .into_iter()
-            .zip(dropped)
-            .filter(|(_, d)| !d)
-            .map(|(r, _)| r)
-            .collect();
+        let mut out = Vec::with_capacity(kept.len());
+        for (doc, rec) in kept.into_iter().enumerate() {
+            if dropped[doc] {
+                continue;
+            }
+            out.push(match &stripper {
+                Some(s) => strip_record(py, rec, s, doc as u32, text_field)?,
+                None => rec,
+            });
+        }
         Ok(PyList::new(py, out)?.into_any())
     })
+}
+
+/// A kept record with repeated paragraphs stripped from its text: a new str, dict (a shallow
+/// copy) or (id, text) pair when something was taken out, the record itself otherwise; the
+/// caller's records are never changed.
+fn strip_record<'py>(
+    py: Python<'py>,
+    rec: Bound<'py, PyAny>,
+    stripper: &RepeatStripper,
+    doc: u32,
+    text_field: &str,
+) -> PyResult<Bound<'py, PyAny>> {
+    if let Ok(s) = rec.cast::<PyString>() {
+        return Ok(match stripper.strip(&s.to_cow()?, doc) {
+            Some(t) => PyString::new(py, &t.text).into_any(),
+            None => rec,
+        });
+    }
+    if let Ok(d) = rec.cast::<PyDict>() {
+        let Some(text) = d.get_item(text_field)? else {
+            return Ok(rec);
+        };
+        let Some(t) = stripper.strip(&text.cast::<PyString>()?.to_cow()?, doc) else {
+            return Ok(rec);
+        };
+        let copy = d.copy()?;
+        copy.set_item(text_field, t.text)?;
+        return Ok(copy.into_any());
+    }
+    // An (id, text) tuple or list, as `feed` accepted it.
+    let (id, text): (Bound<PyAny>, Bound<PyString>) = rec.extract()?;
+    let Some(t) = stripper.strip(&text.to_cow()?, doc) else {
+        return Ok(rec);
+    };
+    let pair = (id, PyString::new(py, &t.text));
+    Ok(if rec.is_instance_of::<PyList>() {
+        PyList::new(py, [pair.0, pair.1.into_any()])?.into_any()
+    } else {
+        PyTuple::new(py, [pair.0, pair.1.into_any()])?.into_any()
+    })
+}
+
+/// `table` (the kept rows, in order) with repeated paragraphs stripped from its text column.
+fn strip_column<'py>(
+    py: Python<'py>,
+    table: &Bound<'py, PyAny>,
+    stripper: &RepeatStripper,
+    docs: impl Iterator<Item = u32>,
+    text_field: &str,
+) -> PyResult<Bound<'py, PyAny>> {
+    let column = table.call_method1("column", (text_field,))?;
+    let texts: Vec<String> = column.call_method0("to_pylist")?.extract()?;
+    let stripped: Vec<String> = texts
+        .into_iter()
+        .zip(docs)
+        .map(|(t, doc)| stripper.strip(&t, doc).map_or(t, |s| s.text))
+        .collect();
+    let pyarrow = py.import("pyarrow")?;
+    let kwargs = PyDict::new(py);
+    kwargs.set_item("type", column.getattr("type")?)?;
+    let array = pyarrow.call_method("array", (stripped,), Some(&kwargs))?;
+    let index = table
+        .getattr("schema")?
+        .call_method1("get_field_index", (text_field,))?;
+    table.call_method1("set_column", (index, text_field, array))
 }
 
 /// Panics on purpose: lets the tests check that a panic becomes a `RuntimeError`.

@@ -70,6 +70,25 @@ def test_dedup_equals_cli(dev_sample, tmp_path):
     assert deja.dedup(table).column("id").to_pylist() == want
 
 
+def test_dedup_strips_repeated_paragraphs_as_the_cli(dev_sample, tmp_path):
+    out = tmp_path / "out.jsonl"
+    run_cli("dedup", DEV_SAMPLE, "-o", str(out), "--quiet", "--strip-repeated-paragraphs", "3")
+    want = [(r["id"], r["text"]) for r in read_jsonl(out)]
+    before = [dict(r) for r in dev_sample]
+    kept = deja.dedup(dev_sample, strip_repeated_paragraphs=3)
+    assert [(r["id"], r["text"]) for r in kept] == want
+    assert dev_sample == before  # the caller's records are not changed
+    by_id = {r["id"]: r["text"] for r in dev_sample}
+    stripped = [i for i, t in want if by_id[i] != t]
+    assert stripped, "the sample has paragraphs repeated in 3 documents"
+    pairs = deja.dedup([(r["id"], r["text"]) for r in dev_sample], strip_repeated_paragraphs=3)
+    assert [tuple(p) for p in pairs] == want
+    table = pa.table({"id": [r["id"] for r in dev_sample], "text": [r["text"] for r in dev_sample]})
+    got = deja.dedup(table, strip_repeated_paragraphs=3)
+    assert list(zip(got.column("id").to_pylist(), got.column("text").to_pylist())) == want
+    assert deja.dedup(dev_sample) == deja.dedup(dev_sample, strip_repeated_paragraphs=None)
+
+
 def test_bad_records_and_options():
     code, _, err = run_cli(
         "corpus", os.path.join(DATA, "corpus", "clean.jsonl"), "--threshold", "1.5", check=False

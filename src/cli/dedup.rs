@@ -11,10 +11,9 @@ use super::progress::{error_kind, Problems, Progress};
 use super::{CommonArgs, Outcome};
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use deja::corpus::Sketcher;
-use deja::group::ParagraphCounter;
 use deja::input::{read_records, Source};
 use deja::output::AtomicFile;
+use deja::strip::RepeatStripper;
 use serde_json::Value;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -94,7 +93,8 @@ pub fn run(mut args: DedupArgs) -> Result<Outcome> {
     )?;
     note_spills(&report, args.common.quiet);
     let drop = report.dropped();
-    let sketcher = Sketcher::new(report.params, true, args.corpus.min_paragraph_words);
+    let stripper = strip
+        .map(|min| RepeatStripper::new(&report, &paragraphs, args.corpus.min_paragraph_words, min));
 
     // Pass 2: copy kept records through.
     let mut tmp = AtomicFile::create(&args.output)?;
@@ -117,12 +117,13 @@ pub fn run(mut args: DedupArgs) -> Result<Outcome> {
                     stats.dropped += 1;
                     return;
                 }
-                let text = match strip {
-                    Some(min) => {
-                        strip_paragraphs(&sketcher, &paragraphs, &d.text, n as u32, min, &mut stats)
-                    }
-                    None => None,
-                };
+                let stripped = stripper.as_ref().and_then(|s| s.strip(&d.text, n as u32));
+                if let Some(s) = &stripped {
+                    stats.paragraphs_stripped += s.paragraphs;
+                    stats.bytes_stripped += s.bytes;
+                    stats.docs_stripped += 1;
+                }
+                let text = stripped.map(|s| s.text);
                 let res = write_record(
                     &mut out,
                     jsonl,
@@ -192,46 +193,6 @@ struct Stats {
     paragraphs_stripped: usize,
     bytes_stripped: usize,
     docs_stripped: usize,
-}
-
-/// The text without paragraphs found in ≥ `min` documents, except where this document is the
-/// first to have them; `None` when nothing is removed.
-fn strip_paragraphs(
-    sketcher: &Sketcher,
-    counts: &ParagraphCounter,
-    text: &str,
-    doc: u32,
-    min: usize,
-    stats: &mut Stats,
-) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut kept = String::with_capacity(text.len());
-    let mut pos = 0;
-    let mut removed = 0;
-    for (key, span) in sketcher.paragraphs(text) {
-        if counts.count(key) < min.max(1) || counts.first(key) == Some(doc) || span.start < pos {
-            continue;
-        }
-        kept.push_str(&text[pos..span.start]);
-        // Remove through the end of its line and the blank lines after it.
-        let mut end = span.end;
-        while end < bytes.len() && bytes[end] != b'\n' {
-            end += 1;
-        }
-        while end < bytes.len() && bytes[end] == b'\n' {
-            end += 1;
-        }
-        stats.bytes_stripped += end - span.start;
-        pos = end;
-        removed += 1;
-    }
-    if removed == 0 {
-        return None;
-    }
-    kept.push_str(&text[pos..]);
-    stats.paragraphs_stripped += removed;
-    stats.docs_stripped += 1;
-    Some(kept)
 }
 
 /// Writes one record: the raw line when unchanged, else the record with its text replaced
