@@ -441,6 +441,33 @@ fn untitled_buffers_are_checked_alone() {
     c.stop();
 }
 
+/// A file without a known extension is checked when its language is one deja reads, by the
+/// ids Neovim and Helix send (their file types: `text`, `rst`) as by VS Code's.
+#[test]
+fn files_are_checked_by_the_language_the_editor_names() {
+    let (_t, dir) = tempdir();
+    std::fs::create_dir(dir.join("elsewhere")).unwrap();
+    let (mut c, _) = Client::start(&dir.join("elsewhere"), &[]);
+    for (name, language) in [
+        ("NOTES", "text"),
+        ("README", "rst"),
+        ("CHANGES", "plaintext"),
+    ] {
+        // Each in a directory of its own, so that the copies are not cross-file findings.
+        let path = dir.join(language).join(name);
+        std::fs::create_dir(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, seed()).unwrap();
+        let doc = uri(&path);
+        c.open(&doc, language, &seed());
+        assert_eq!(
+            lines(&c.diagnostics(&doc)),
+            [11, 12],
+            "{name} as {language}"
+        );
+    }
+    c.stop();
+}
+
 /// Another paragraph of `a`, copied into `b` later.
 const COPY2: &str = "Security fixes are backported to the two most recent minor releases and announced on the mailing list a week ahead.";
 
@@ -517,4 +544,204 @@ fn bad_input_is_reported_and_the_server_goes_on() {
     );
     assert_eq!(lines(&c.diagnostics(&doc)), [11, 12]);
     c.stop();
+}
+
+/// Neovim (Debian's `neovim`, or `DEJA_NVIM`), installed with apt-get when missing; `None`,
+/// after a loud message, when it cannot be had outside CI (under CI the test fails).
+fn neovim() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("DEJA_NVIM") {
+        return Some(PathBuf::from(p));
+    }
+    let found = || {
+        Command::new("nvim")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !found() {
+        eprintln!("nvim is missing: apt-get install -y neovim");
+        let _ = Command::new("sh")
+            .args([
+                "-c",
+                "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq neovim",
+            ])
+            .status();
+        if !found() {
+            let msg = "\n\n**********************************************************\n\
+                       *** SKIPPING the Neovim test: nvim is not installed and\n\
+                       *** `apt-get install neovim` failed (not root? offline?)\n\
+                       **********************************************************\n";
+            if std::env::var_os("CI").is_some() {
+                panic!("{msg}");
+            }
+            eprintln!("{msg}");
+            return None;
+        }
+    }
+    Some(PathBuf::from("nvim"))
+}
+
+/// The README's Neovim setup line that contains `needle` (the code between its backticks).
+fn readme_setup(needle: &str) -> String {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let line = readme
+        .lines()
+        .find(|l| l.trim_start().starts_with('`') && l.contains(needle))
+        .unwrap_or_else(|| panic!("README: no setup line with {needle}"));
+    let code = line.trim().trim_end_matches(['.', ',']);
+    code.trim_matches('`').to_string()
+}
+
+/// A real editor: Neovim's built-in client, set up by the README's line for its version, runs
+/// `deja lsp` (`tests/editor/nvim.lua` does what a user does and writes what Neovim shows).
+/// On the seed: the two recaps as errors with their sources, a hover, the delete quick fix
+/// applied through `vim.lsp.buf.code_action`, and then the diagnostics `deja check` gives for
+/// the edited text. In a workspace with a `deja.toml` under a path with a space and non-ASCII
+/// (percent-encoded URIs): a cross-file copy after a line of non-ASCII text, with byte columns
+/// that match the line (UTF-16 positions on 0.7, UTF-8 on 0.11), and the note at the original.
+#[test]
+fn neovim_shows_findings_hover_and_applies_the_quick_fix() {
+    let Some(nvim) = neovim() else { return };
+    let version = Command::new(&nvim).arg("--version").output().unwrap();
+    let version = String::from_utf8_lossy(&version.stdout).to_string();
+    let minor: u32 = version
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("NVIM v0."))
+        .and_then(|v| v.split('.').next())
+        .and_then(|m| m.parse().ok())
+        .unwrap_or_else(|| panic!("nvim --version: {version}"));
+    // The README's lines: the first for 0.7 and later, the second for 0.11 and later.
+    let mut setups = vec![readme_setup("vim.lsp.start_client(")];
+    if minor >= 11 {
+        setups.push(readme_setup("vim.lsp.config("));
+    }
+    let deja = PathBuf::from(env!("CARGO_BIN_EXE_deja"));
+    let path = format!(
+        "{}:{}",
+        deja.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/editor/nvim.lua");
+    for setup in setups {
+        let (_t, dir) = tempdir();
+        let seed_text = seed();
+        std::fs::create_dir(dir.join("seed")).unwrap();
+        let seed_path = dir.join("seed/kharkiv.txt");
+        std::fs::write(&seed_path, &seed_text).unwrap();
+        let ws = dir.join("work space ü");
+        std::fs::create_dir(&ws).unwrap();
+        std::fs::write(ws.join("deja.toml"), "").unwrap();
+        let a = ws.join("a.md");
+        let b = ws.join("b.md");
+        std::fs::write(&a, format!("# A\n\n{COPY}\n\nOther words about something else entirely, which nobody copies anywhere.\n")).unwrap();
+        std::fs::write(&b, format!("# B — ünïcödé\n\nÜnïcödé prëfàcé 😀 with words that say nothing of the release process here.\n\n{COPY}\n")).unwrap();
+        let out = dir.join("out.json");
+        let run = Command::new(&nvim)
+            .args(["--headless", "--clean", "-n", "-i", "NONE", "-c"])
+            .arg(format!("luafile {}", script.display()))
+            .current_dir(dir.join("seed"))
+            .env("PATH", &path)
+            .env("XDG_STATE_HOME", dir.join("state"))
+            .env("XDG_CACHE_HOME", dir.join("cache"))
+            .env("XDG_DATA_HOME", dir.join("data"))
+            .env("XDG_CONFIG_HOME", dir.join("config"))
+            .env("DEJA_SETUP", &setup)
+            .env("DEJA_SEED", &seed_path)
+            .env("DEJA_COPY", &b)
+            .env("DEJA_ORIGINAL", &a)
+            .env("DEJA_OUT", &out)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let done = run.wait_with_output().unwrap();
+        let seen: Value = serde_json::from_slice(&std::fs::read(&out).unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{setup}: no output ({e}): {done:?}"));
+        let ctx = format!("Neovim {} with `{setup}`", seen["version"]);
+        assert!(seen.get("error").is_none(), "{ctx}: {seen:#}");
+        assert_eq!(seen["client"]["name"], "deja", "{ctx}");
+
+        // Every diagnostic spans its paragraph's line, in bytes, whatever the encoding.
+        let check_spans = |what: &str| {
+            let v = &seen[what];
+            for d in v["diagnostics"].as_array().unwrap() {
+                let line = v["lines"][d["end_lnum"].as_u64().unwrap() as usize]
+                    .as_str()
+                    .unwrap();
+                assert_eq!(d["col"], 0, "{ctx}: {what}: {d}");
+                assert_eq!(d["end_col"], line.len(), "{ctx}: {what}: {d}");
+                assert_eq!(d["source"], "deja", "{ctx}: {what}: {d}");
+            }
+        };
+        for what in ["seed", "edited", "copy", "original"] {
+            check_spans(what);
+        }
+        let lnums = |what: &str| -> Vec<u64> {
+            (seen[what]["diagnostics"].as_array().unwrap().iter())
+                .map(|d| d["lnum"].as_u64().unwrap())
+                .collect()
+        };
+        let seed_diags = seen["seed"]["diagnostics"].as_array().unwrap();
+        assert_eq!(lnums("seed"), [11, 12], "{ctx}: {seen:#}");
+        for d in seed_diags {
+            assert_eq!(d["code"], "restatement", "{ctx}");
+            assert_eq!(d["severity"], 1, "{ctx}: an error");
+            assert!(
+                (d["related"].as_array().unwrap().iter())
+                    .any(|r| r["uri"] == uri(&seed_path) && r["line"] == 1),
+                "{ctx}: {d}"
+            );
+        }
+        let hover = seen["hover"].as_str().unwrap_or_default();
+        assert!(hover.starts_with("**deja: restatement**"), "{ctx}: {hover}");
+        assert_eq!(
+            seen["actions"],
+            json!([
+                "Delete the redundant paragraph (restatement)",
+                "Suppress this finding (<!-- deja-ignore -->)"
+            ]),
+            "{ctx}"
+        );
+        // The first recap is gone, and what is shown is what `deja check` finds in the text.
+        let mut want: Vec<&str> = seed_text.lines().collect();
+        want.remove(11);
+        assert_eq!(seen["edited"]["lines"], json!(want), "{ctx}");
+        let (_t2, dir2) = tempdir();
+        std::fs::write(dir2.join("kharkiv.txt"), want.join("\n") + "\n").unwrap();
+        let report = Command::new(&deja)
+            .args(["check", "--format", "json", "-q"])
+            .current_dir(&dir2)
+            .output()
+            .unwrap();
+        let report: Value = serde_json::from_slice(&report.stdout).unwrap();
+        let want: Vec<u64> = (report["findings"].as_array().unwrap().iter())
+            .map(|f| f["line"].as_u64().unwrap() - 1)
+            .collect();
+        assert_eq!(lnums("edited"), want, "{ctx}");
+
+        // The copy (b, the later file) fails; the original (a) names it.
+        let copy = &seen["copy"]["diagnostics"][0];
+        assert_eq!(lnums("copy"), [4], "{ctx}: {seen:#}");
+        assert_eq!(copy["code"], "cross_file", "{ctx}");
+        assert_eq!(copy["severity"], 1, "{ctx}");
+        assert_eq!(related(copy), [(a.clone(), 2)], "{ctx}");
+        let original = &seen["original"]["diagnostics"][0];
+        assert_eq!(lnums("original"), [2], "{ctx}: {seen:#}");
+        assert_eq!(original["severity"], 3, "{ctx}: information");
+        assert_eq!(related(original), [(b.clone(), 4)], "{ctx}");
+    }
+}
+
+/// The related locations of a diagnostic as Neovim holds it: (path, 0-based line).
+fn related(d: &Value) -> Vec<(PathBuf, u64)> {
+    (d["related"].as_array().unwrap().iter())
+        .map(|r| {
+            let uri: lsp_types::Uri = r["uri"].as_str().unwrap().parse().unwrap();
+            let path = deja::lsp::uri_to_path(&uri).unwrap();
+            (path, r["line"].as_u64().unwrap())
+        })
+        .collect()
 }

@@ -74,27 +74,45 @@ pub fn join<S: AsRef<[u64]>>(sets: &[S], threshold: f64) -> Join {
         };
     }
     // 2. Global order of shingles: rarest first (fewest distinct sets holding it), then by hash.
+    // Every shingle of every distinct set is sorted once by hash (a radix sort): a run of equal
+    // hashes is one shingle, its length the shingle's frequency and its number a dense id in
+    // hash order, so that `(frequency, id)` orders as `(frequency, hash)` and the prefix index
+    // below is an array, not a hash map (the maps' cache misses were most of the join).
     let reps: Vec<&[u64]> = groups.iter().map(|g| sets[g[0]].as_ref()).collect();
     let total: usize = reps.iter().map(|s| s.len()).sum();
-    let mut df: AHashMap<u64, u32> = AHashMap::with_capacity(total);
-    for s in &reps {
-        for &x in *s {
-            *df.entry(x).or_default() += 1;
+    let mut keyed: Vec<(u64, u32)> = Vec::with_capacity(total);
+    keyed.extend(
+        reps.iter()
+            .flat_map(|s| s.iter())
+            .zip(0u32..)
+            .map(|(&h, at)| (h, at)),
+    );
+    radsort::sort_by_key(&mut keyed, |&(h, _)| h);
+    // Per shingle of each set, in the sets' order: frequency << 32 | id.
+    let mut rank: Vec<u64> = vec![0; total];
+    let mut distinct = 0;
+    for run in keyed.chunk_by(|a, b| a.0 == b.0) {
+        for &(_, at) in run {
+            rank[at as usize] = (run.len() as u64) << 32 | distinct as u64;
         }
+        distinct += 1;
     }
+    drop(keyed);
     // 3. Prefix index: per shingle, a chain through `links` of the sets whose prefix holds it,
-    // earliest first (the first and last links in a map, the links in one array: no
+    // earliest first (its first and last links by shingle id, the links in one array: no
     // allocation per shingle).
-    let mut heads: AHashMap<u64, (usize, usize)> = AHashMap::with_capacity(total / 2);
+    let mut heads: Vec<(usize, usize)> = vec![(NIL, NIL); distinct];
     let mut links: Vec<(u32, usize)> = Vec::with_capacity(total / 2);
     let mut stamp: Vec<u32> = vec![u32::MAX; reps.len()];
     let mut pairs = Vec::new();
     let mut truncated = false;
-    let mut ordered: Vec<(u32, u64)> = Vec::new();
+    let mut ordered: Vec<u64> = Vec::new();
+    let mut at = 0;
     for (x, s) in reps.iter().enumerate() {
         let n = s.len();
         ordered.clear();
-        ordered.extend(s.iter().map(|&h| (df[&h], h)));
+        ordered.extend_from_slice(&rank[at..at + n]);
+        at += n;
         let p = prefix_len(n, threshold);
         // The p first in the global order, rarest first (shortest chains first).
         if p < n {
@@ -102,8 +120,8 @@ pub fn join<S: AsRef<[u64]>>(sets: &[S], threshold: f64) -> Join {
         }
         ordered[..p].sort_unstable();
         let (mut entries, mut compared) = (0, 0);
-        'prefix: for &(_, h) in &ordered[..p] {
-            let mut e = heads.get(&h).map_or(NIL, |&(first, _)| first);
+        'prefix: for &r in &ordered[..p] {
+            let mut e = heads[r as u32 as usize].0;
             while e != NIL {
                 if entries == MAX_ENTRIES {
                     truncated = true;
@@ -132,17 +150,15 @@ pub fn join<S: AsRef<[u64]>>(sets: &[S], threshold: f64) -> Join {
                 }
             }
         }
-        for &(_, h) in &ordered[..p] {
+        for &r in &ordered[..p] {
             links.push((x as u32, NIL));
             let new = links.len() - 1;
-            match heads.get_mut(&h) {
-                Some((_, last)) => {
-                    links[*last].1 = new;
-                    *last = new;
-                }
-                None => {
-                    heads.insert(h, (new, new));
-                }
+            let head = &mut heads[r as u32 as usize];
+            if head.0 == NIL {
+                *head = (new, new);
+            } else {
+                links[head.1].1 = new;
+                head.1 = new;
             }
         }
     }

@@ -143,8 +143,16 @@ const EXTENSIONS: &[&str] = &[
     "md", "markdown", "rst", "rest", "adoc", "asciidoc", "asc", "txt", "text",
 ];
 
-/// Languages (LSP language ids) of the documents the server checks whatever their name.
-const LANGUAGES: &[&str] = &["markdown", "restructuredtext", "asciidoc", "plaintext"];
+/// Languages (LSP language ids) of the documents the server checks whatever their name: VS
+/// Code's ids, and Neovim's and Helix's (their file types: `rst`, `text`).
+const LANGUAGES: &[&str] = &[
+    "markdown",
+    "restructuredtext",
+    "rst",
+    "asciidoc",
+    "plaintext",
+    "text",
+];
 
 impl<'c> Server<'c> {
     fn new(connection: &'c Connection, params: &InitializeParams, mut opts: ServerOptions) -> Self {
@@ -503,9 +511,9 @@ impl<'c> Server<'c> {
     /// (so that its markup is read as the editor says). Returns (path, root key, name).
     fn buffer_root(&mut self, uri: &Uri, language: &str) -> (PathBuf, PathBuf, String) {
         let ext = match language {
-            "restructuredtext" => "rst",
+            "restructuredtext" | "rst" => "rst",
             "asciidoc" => "adoc",
-            "plaintext" => "txt",
+            "plaintext" | "text" => "txt",
             _ => "md",
         };
         let name: String = (uri.as_str().chars())
