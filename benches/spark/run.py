@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 """deja on Spark against Spark's own ways to find near-duplicate documents, in one run.
 
-  python3 benches/spark/run.py [--sizes 10000,100000] [--peer-sizes 10000,100000]
-                               [--mllib-sizes 10000] [--timeout 1200] [--work DIR]
+  python3 benches/spark/run.py [--sizes 10000,100000] [--peer-sizes 10000]
+                               [--mllib-sizes 10000,100000] [--timeout 2400] [--work DIR]
 
 Needs the test venv (target/python-venv, made by `cargo test` / python/run_tests.py: the deja
 wheel, pyspark) and Java 17. Corpora are synthesised from the dev corpus's real text by
 ../compare/synth.py (seed 1); the truth is every pair with exact Jaccard >= 0.8 of the 5-word
 shingles (../compare/exact.py, a prefix-filtered all-pairs join). Each job runs in its own
 process (a fresh driver JVM, `local[2]`, 4 GB driver memory, 16 shuffle partitions), reads the
-JSONL with spark.read.json and brings the pairs to the driver for scoring:
+JSONL with spark.read.json (with its schema given: no pass over the file to infer it) and brings
+the pairs to the driver for scoring:
 
 - deja: `deja.spark.near_duplicates` (threshold 0.8, the defaults of `deja corpus`).
 - mllib: RegexTokenizer(\\w+, lower case) → NGram(5) → HashingTF(2^24, binary) → MinHashLSH
@@ -47,7 +48,7 @@ spark = (SparkSession.builder.master("local[2]").appName("deja-bench-" + tool)
          .config("spark.sql.execution.arrow.pyspark.enabled", "true")
          .getOrCreate())
 spark.sparkContext.setLogLevel("ERROR")
-df = spark.read.json(corpus)
+df = spark.read.schema("id STRING, text STRING").json(corpus)  # no inference pass
 t = 0.8
 if tool == "deja":
     import deja.spark
@@ -160,9 +161,9 @@ def score(got, truth):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="10000,100000")
-    ap.add_argument("--peer-sizes", default="10000,100000", help="sizes the banded peer runs at")
-    ap.add_argument("--mllib-sizes", default="10000", help="sizes MLlib runs at")
-    ap.add_argument("--timeout", type=float, default=1200.0, help="seconds per job")
+    ap.add_argument("--peer-sizes", default="10000", help="sizes the banded peer runs at")
+    ap.add_argument("--mllib-sizes", default="10000,100000", help="sizes MLlib runs at")
+    ap.add_argument("--timeout", type=float, default=2400.0, help="seconds per job")
     ap.add_argument("--work", default=os.path.join(ROOT, "target", "bench-spark"))
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)

@@ -10,11 +10,15 @@ How it runs (nothing that grows with the corpus goes to the driver):
 1. ``mapInArrow``: each partition's texts are sketched by the Rust core in one pass
    (``Sketcher.sketch``): band keys and compact shingle sets, kept (persisted) with the row's
    position in the DataFrame (``monotonically_increasing_id``: partition, then row).
-2. The band keys are the shuffle: rows grouped by key are the LSH buckets. A bucket of at most
-   ``max_bucket`` rows gives its pairs; the pairs are deduplicated, joined with both sets and
+2. The band keys are the shuffle: rows grouped by key are the LSH buckets (kept). A bucket of
+   at most ``max_bucket`` rows gives its pairs; the pairs are deduplicated, joined with both
+   sets (the sets are shuffled once, by position, and that shuffle serves both joins) and
    verified by exact Jaccard in the executors (``deja.verify``). A larger bucket (thousands of
    identical documents) is not expanded: its rows and sets go to one task that joins them as
-   ``deja corpus`` does (``deja.join_buckets``), about one comparison per row.
+   ``deja corpus`` does (``deja.join_buckets``), about one comparison per row. Whether there is
+   such a bucket is asked first (a count of at most one row), so that a corpus without one
+   does not pay for that join; this runs the sketch and the band grouping when
+   ``near_duplicates`` is called, not when its result is first used.
 3. Clusters: connected components of the verified pairs by alternating large-star and
    small-star steps (Kiveris et al., 2014) in DataFrame operations; each converges on the
    smallest position of its component, so the representative is the first document in
@@ -66,28 +70,51 @@ def _sketcher_args(threshold, options):
     return {**_DEFAULTS, **options, "threshold": threshold}
 
 
-def _uint32_sets(lists):
-    """Spark's ``array<int>`` column (Arrow list<int32>) as the list<uint32> deja reads."""
-    if isinstance(lists, pa.ChunkedArray):
-        lists = lists.combine_chunks()
-    return pa.ListArray.from_arrays(lists.offsets, lists.values.view(pa.uint32()))
+def _set_bytes(sets):
+    """deja's list<uint32> sets as one Spark ``binary`` value each (the u32s, little-endian):
+    Spark moves, caches and shuffles a binary value as one block, an ``array<int>`` element by
+    element."""
+    offsets = sets.offsets.to_numpy()
+    values = sets.values.to_numpy()[offsets[0] : offsets[-1]]
+    return pa.Array.from_buffers(
+        pa.binary(),
+        len(sets),
+        [None, pa.py_buffer(((offsets - offsets[0]) * 4).astype(np.int32)), pa.py_buffer(values)],
+    )
+
+
+def _uint32_sets(column):
+    """A ``binary`` column of ``_set_bytes`` (Arrow binary or large_binary) as the list<uint32>
+    deja reads."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    wide = pa.types.is_large_binary(column.type)
+    _, offsets, data = column.buffers()
+    n = len(column)
+    offsets = np.frombuffer(offsets, np.int64 if wide else np.int32)[
+        column.offset : column.offset + n + 1
+    ]
+    values = np.frombuffer(data, np.uint8)[offsets[0] : offsets[-1]].view(np.uint32)
+    return pa.ListArray.from_arrays(
+        pa.array((offsets - offsets[0]) // 4, pa.int32()), pa.array(values, pa.uint32())
+    )
 
 
 def _int_lists(offsets, values):
-    """A list<int32|int64> Arrow array for Spark from offsets and an unsigned numpy buffer."""
-    signed = values.view(np.int64 if values.dtype == np.uint64 else np.int32)
-    return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), pa.array(signed))
+    """A list<int64> Arrow array for Spark from offsets and a uint64 numpy buffer."""
+    return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), pa.array(values.view(np.int64)))
 
 
 def _sketch(df, text_col, id_col, args):
-    """(row, id, keys, set) per document: position, id, band keys, compact shingle set."""
+    """(row, id, keys, set) per document: position, id, band keys, compact shingle set (as
+    bytes)."""
     id_type = df.schema[id_col].dataType
     schema = T.StructType(
         [
             T.StructField("row", T.LongType(), False),
             T.StructField("id", id_type, True),
             T.StructField("keys", T.ArrayType(T.LongType(), False), False),
-            T.StructField("set", T.ArrayType(T.IntegerType(), False), False),
+            T.StructField("set", T.BinaryType(), False),
         ]
     )
 
@@ -97,13 +124,12 @@ def _sketch(df, text_col, id_col, args):
             n = batch.num_rows
             keys, sets = sk.sketch(batch.column("text"))
             key_offsets = np.arange(0, n * sk.bands + 1, sk.bands, dtype=np.int32)
-            set_offsets = sets.offsets.to_numpy().astype(np.int32)
             yield pa.RecordBatch.from_arrays(
                 [
                     batch.column("row"),
                     batch.column("id"),
                     _int_lists(key_offsets, keys.reshape(-1)),
-                    _int_lists(set_offsets, sets.values.to_numpy()),
+                    _set_bytes(sets),
                 ],
                 names=["row", "id", "keys", "set"],
             )
@@ -166,10 +192,19 @@ def _row_pairs(df, text_col, id_col, threshold, max_bucket, args):
     entries = sketched.select("row", F.explode("keys").alias("key")).where(F.col("key") != 0)
     buckets = (
         entries.groupBy("key")
-        .agg(F.array_sort(F.collect_set("row")).alias("members"))
+        .agg(F.array_sort(F.array_distinct(F.collect_list("row"))).alias("members"))
         .where(F.size("members") >= 2)
     )
-    small = buckets if max_bucket is None else buckets.where(F.size("members") <= max_bucket)
+    # Read twice (the check for large buckets, then the pairs): kept, not shuffled twice.
+    buckets = buckets.persist(StorageLevel.MEMORY_AND_DISK)
+    # One small job (a count of at most one row) decides whether the large-bucket join runs:
+    # it would shuffle every set once more, for buckets that most corpora do not have.
+    large = None
+    if max_bucket is not None:
+        large = buckets.where(F.size("members") > max_bucket)
+        if large.limit(1).count() == 0:
+            large = None
+    small = buckets if large is None else buckets.where(F.size("members") <= max_bucket)
     candidates = (
         small.select(F.explode("members").alias("a"), "members")
         .select("a", F.explode(F.filter("members", lambda x: x > F.col("a"))).alias("b"))
@@ -180,10 +215,9 @@ def _row_pairs(df, text_col, id_col, threshold, max_bucket, args):
         sets.withColumnRenamed("row", "a").withColumnRenamed("set", "sa"), "a"
     ).join(sets.withColumnRenamed("row", "b").withColumnRenamed("set", "sb"), "b")
     pairs = with_sets.mapInArrow(_verify_batches(threshold), _PAIRS)
-    if max_bucket is not None:
+    if large is not None:
         large = (
-            buckets.where(F.size("members") > max_bucket)
-            .select("members")
+            large.select("members")
             .distinct()
             .select(F.xxhash64("members").alias("bucket"), F.posexplode("members"))
             .withColumnRenamed("col", "row")
@@ -220,6 +254,10 @@ def near_duplicates(
     (each copy paired with the first: a linear number, as ``deja corpus`` lists them), which
     give the same clusters. ``max_bucket=None`` lists every verified pair (``--all-pairs``),
     at a cost quadratic in the largest bucket.
+
+    The sketch and the band grouping run (and are kept) when this is called: it asks whether
+    any bucket is over ``max_bucket`` (a count, nothing else goes to the driver). The pairs
+    are computed when the result is used.
     """
     args = _sketcher_args(
         threshold,
