@@ -22,12 +22,12 @@ fn keep_freed_memory() {
 }
 
 /// Opts this process out of transparent huge pages. mimalloc asks for them on its arenas, and
-/// the kernel then zeroes 2 MB on the first touch of any byte of one: `deja doc` on a 10 MB
-/// book spent a quarter of its CPU in `clear_page_erms`. Without them (measured with
-/// mimalloc's own switch, `MIMALLOC_ALLOW_THP=0`): the 10 MB book 0.3 s less system time of
-/// ~1.4 s CPU and 12 % less RSS; a 100 k-document corpus 1.1 s less CPU of 7.6 s and 7 % less
-/// RSS. The flag is the process's (prctl), so it also covers the arena mimalloc mapped before
-/// `main`.
+/// the kernel then zeroes 2 MB on the first touch of any byte of one, at a cost that varies
+/// with the machine's load. Measured side by side on 2 quiet cores (medians, same output): a
+/// 200 k-document corpus 4.51 → 4.14 s wall, 8.0 → 7.35 s CPU, 660 → 619 MB; `deja doc` on a
+/// 10 MB book 0.90 → 0.78 s wall (0.63–1.02 s with huge pages, 0.73–0.91 s without), 187 →
+/// 170 MB. The flag is the process's (prctl), so it also covers the arena mimalloc mapped
+/// before `main`.
 fn use_small_pages() {
     #[cfg(target_os = "linux")]
     {
