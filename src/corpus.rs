@@ -751,30 +751,31 @@ impl CorpusBuilder {
         }
         if !large_buckets.is_empty() {
             // Twins (identical sets or signatures) are told apart by a hash of what
-            // verification compares.
-            let mut keys = vec![0u64; n];
+            // verification compares: `keys[i]` is that of `docs[i]` (only the documents of
+            // large buckets, not 8 bytes for every document).
             let mut docs: Vec<u32> = large_buckets.iter().flatten().copied().collect();
             docs.par_sort_unstable();
             docs.dedup();
+            let mut keys = vec![0u64; docs.len()];
+            let key_of = |keys: &[u64], d: u32| docs.binary_search(&d).map_or(0, |i| keys[i]);
             let joins = match self.sets.as_mut() {
                 Some(sets) => {
                     sets.sort_sets(docs.iter().copied());
                     let sets = &*sets;
-                    let hashed: Vec<std::io::Result<(u32, u64)>> = docs
+                    let hashed: Vec<std::io::Result<u64>> = docs
                         .par_iter()
                         .map_init(verify::SetBuf::default, |buf, &d| {
-                            Ok((d, group::twin_key(sets.get(d, buf)?)))
+                            Ok(group::twin_key(sets.get(d, buf)?))
                         })
                         .collect();
-                    for h in hashed {
-                        let (d, k) = h.map_err(io)?;
-                        keys[d as usize] = k;
+                    for (k, h) in keys.iter_mut().zip(hashed) {
+                        *k = h.map_err(io)?;
                     }
                     let (mut ba, mut bb) = (verify::SetBuf::default(), verify::SetBuf::default());
                     let mut failure = None;
                     let joins = group::join_each_bucket(
                         &large_buckets,
-                        |d| keys[d as usize],
+                        |d| key_of(&keys, d),
                         |a, b| {
                             let sa = sets.get(a, &mut ba);
                             let sb = sets.get(b, &mut bb);
@@ -794,12 +795,12 @@ impl CorpusBuilder {
                 }
                 None => {
                     let sig = |d: u32| &self.signatures[d as usize * np..(d as usize + 1) * np];
-                    for &d in &docs {
-                        keys[d as usize] = group::twin_key(sig(d));
+                    for (k, &d) in keys.iter_mut().zip(&docs) {
+                        *k = group::twin_key(sig(d));
                     }
                     group::join_each_bucket(
                         &large_buckets,
-                        |d| keys[d as usize],
+                        |d| key_of(&keys, d),
                         |a, b| verify::estimate_at_least(sig(a), sig(b), t),
                     )
                 }
