@@ -8,9 +8,10 @@
 //! estimate`), ids and paragraph counts ([`ParagraphCounter`]) are kept. [`CorpusBuilder::finish`]
 //! then indexes, verifies and groups. Band keys, sets, paragraph counts and candidate pairs
 //! each stay within their share of [`CorpusOptions::memory`] ([`Budget`]) and spill to
-//! temporary files past it ([`crate::spill`]); what is not bounded is a few dozen bytes per
-//! document (ids, the duplicate-id check, set locations, union-find) and, with `--verify
-//! estimate`, the signatures.
+//! temporary files past it ([`crate::spill`]), and so, after a spill of paragraph counts, do
+//! the repeated paragraphs' document lists; what is not bounded is a few dozen bytes per
+//! document (ids, the duplicate-id check, set locations, union-find), the verified pairs and,
+//! with `--verify estimate`, the signatures.
 //!
 //! ```
 //! use deja::corpus::{CorpusBuilder, CorpusOptions};
