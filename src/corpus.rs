@@ -8,9 +8,10 @@
 //! estimate`), ids and paragraph counts ([`ParagraphCounter`]) are kept. [`CorpusBuilder::finish`]
 //! then indexes, verifies and groups. Band keys, sets, paragraph counts and candidate pairs
 //! each stay within their share of [`CorpusOptions::memory`] ([`Budget`]) and spill to
-//! temporary files past it ([`crate::spill`]); what is not bounded is a few dozen bytes per
-//! document (ids, the duplicate-id check, set locations, union-find) and, with `--verify
-//! estimate`, the signatures.
+//! temporary files past it ([`crate::spill`]), and so, after a spill of paragraph counts, do
+//! the repeated paragraphs' document lists; what is not bounded is a few dozen bytes per
+//! document (ids, the duplicate-id check, set locations, union-find), the verified pairs and,
+//! with `--verify estimate`, the signatures.
 //!
 //! ```
 //! use deja::corpus::{CorpusBuilder, CorpusOptions};
@@ -432,7 +433,7 @@ pub struct CorpusStats {
 #[derive(Clone, Debug)]
 pub struct CorpusReport {
     /// Ids of all documents, in input order, serialized as JSON.
-    pub ids: Vec<Box<str>>,
+    pub ids: Ids,
     /// Jaccard threshold.
     pub threshold: f64,
     /// Sketch parameters.
@@ -464,12 +465,12 @@ impl CorpusReport {
 
     /// The id of document `doc` as JSON text.
     pub fn id_json(&self, doc: u32) -> &str {
-        &self.ids[doc as usize]
+        self.ids.get(doc as usize)
     }
 
     /// The id of document `doc` as a JSON value.
     pub fn id(&self, doc: u32) -> Value {
-        serde_json::from_str(&self.ids[doc as usize]).unwrap_or(Value::Null)
+        serde_json::from_str(self.id_json(doc)).unwrap_or(Value::Null)
     }
 
     /// For each document, whether it is a near-duplicate that `dedup` drops: a member of a
@@ -485,13 +486,46 @@ impl CorpusReport {
     }
 }
 
+/// Document ids as JSON text, in input order, in one buffer: a `Box<str>` each would cost a
+/// pointer, a length and an allocation per document (~32 bytes for a short id, against ~18).
+#[derive(Clone, Debug, Default)]
+pub struct Ids {
+    text: String,
+    /// Where each id ends in `text`.
+    ends: Vec<u64>,
+}
+
+impl Ids {
+    /// Appends the next document's id.
+    pub fn push(&mut self, id: &str) {
+        self.text.push_str(id);
+        self.ends.push(self.text.len() as u64);
+    }
+
+    /// Number of ids.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The id of document `i`.
+    pub fn get(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.text[start..self.ends[i] as usize]
+    }
+}
+
 /// Accumulates documents chunk by chunk; [`CorpusBuilder::finish`] runs index, verify and
 /// group.
 pub struct CorpusBuilder {
     opts: CorpusOptions,
     banding: Banding,
     sketcher: Sketcher,
-    ids: Vec<Box<str>>,
+    ids: Ids,
     seen_ids: AHashSet<u64>,
     bands: BandTable,
     sets: Option<SetStore>,
@@ -531,7 +565,7 @@ impl CorpusBuilder {
             bands: BandTable::new(budget.bands),
             banding,
             sets,
-            ids: Vec::new(),
+            ids: Ids::default(),
             seen_ids: AHashSet::new(),
             signatures: Vec::new(),
             paragraphs: ParagraphCounter::with_budget(budget.paragraphs),
@@ -661,7 +695,7 @@ impl CorpusBuilder {
         } else {
             self.signatures.extend_from_slice(&doc.signature[..needed]);
         }
-        self.ids.push(doc.id.into_boxed_str());
+        self.ids.push(&doc.id);
         Ok(notices)
     }
 
@@ -718,30 +752,31 @@ impl CorpusBuilder {
         }
         if !large_buckets.is_empty() {
             // Twins (identical sets or signatures) are told apart by a hash of what
-            // verification compares.
-            let mut keys = vec![0u64; n];
+            // verification compares: `keys[i]` is that of `docs[i]` (only the documents of
+            // large buckets, not 8 bytes for every document).
             let mut docs: Vec<u32> = large_buckets.iter().flatten().copied().collect();
             docs.par_sort_unstable();
             docs.dedup();
+            let mut keys = vec![0u64; docs.len()];
+            let key_of = |keys: &[u64], d: u32| docs.binary_search(&d).map_or(0, |i| keys[i]);
             let joins = match self.sets.as_mut() {
                 Some(sets) => {
                     sets.sort_sets(docs.iter().copied());
                     let sets = &*sets;
-                    let hashed: Vec<std::io::Result<(u32, u64)>> = docs
+                    let hashed: Vec<std::io::Result<u64>> = docs
                         .par_iter()
                         .map_init(verify::SetBuf::default, |buf, &d| {
-                            Ok((d, group::twin_key(sets.get(d, buf)?)))
+                            Ok(group::twin_key(sets.get(d, buf)?))
                         })
                         .collect();
-                    for h in hashed {
-                        let (d, k) = h.map_err(io)?;
-                        keys[d as usize] = k;
+                    for (k, h) in keys.iter_mut().zip(hashed) {
+                        *k = h.map_err(io)?;
                     }
                     let (mut ba, mut bb) = (verify::SetBuf::default(), verify::SetBuf::default());
                     let mut failure = None;
                     let joins = group::join_each_bucket(
                         &large_buckets,
-                        |d| keys[d as usize],
+                        |d| key_of(&keys, d),
                         |a, b| {
                             let sa = sets.get(a, &mut ba);
                             let sb = sets.get(b, &mut bb);
@@ -761,12 +796,12 @@ impl CorpusBuilder {
                 }
                 None => {
                     let sig = |d: u32| &self.signatures[d as usize * np..(d as usize + 1) * np];
-                    for &d in &docs {
-                        keys[d as usize] = group::twin_key(sig(d));
+                    for (k, &d) in keys.iter_mut().zip(&docs) {
+                        *k = group::twin_key(sig(d));
                     }
                     group::join_each_bucket(
                         &large_buckets,
-                        |d| keys[d as usize],
+                        |d| key_of(&keys, d),
                         |a, b| verify::estimate_at_least(sig(a), sig(b), t),
                     )
                 }
@@ -1004,7 +1039,7 @@ mod tests {
             "{:?}",
             r.repeated_paragraphs
         );
-        assert_eq!(r.repeated_paragraphs[0].documents, vec![0, 1, 2]);
+        assert_eq!(*r.repeated_paragraphs[0].documents().unwrap(), [0, 1, 2]);
         assert_eq!(r.repeated_paragraphs[0].text, "Read also: the news.");
         let sk = Sketcher::new(SketchParams::default(), true, 2);
         let key = sk.paragraphs("read also the NEWS")[0].0;

@@ -11,7 +11,11 @@ use crate::shingle::fmix64;
 use crate::spill::{read_or_end, Record, Runs};
 use ahash::AHashMap;
 use rayon::prelude::*;
-use std::io::{self, Read, Write};
+use std::borrow::Cow;
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Write};
+use std::os::unix::fs::FileExt;
+use std::sync::Arc;
 
 /// Disjoint sets over `0..n` with path halving and union by smaller root index.
 #[derive(Clone, Debug)]
@@ -225,14 +229,71 @@ pub fn paragraph_key_of_words(words: &[u64], min_words: usize) -> Option<u64> {
 }
 
 /// A paragraph seen in several documents.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct RepeatedParagraph {
     /// Its text as first seen in the second document that has it (trimmed).
     pub text: String,
     /// Number of documents that contain it.
     pub count: usize,
-    /// Those documents (input indices, ascending).
-    pub documents: Vec<u32>,
+    /// Those documents: [`RepeatedParagraph::documents`] reads them.
+    list: DocumentList,
+}
+
+/// Where a repeated paragraph's documents are. Once paragraph counts went to disk, the lists
+/// go to one temporary file as they are merged and are read back one by one as they are
+/// printed: a report on millions of documents lists tens of them per document.
+#[derive(Clone, Debug)]
+enum DocumentList {
+    Memory(Vec<u32>),
+    /// `count` little-endian u32 at byte `offset` of `file`; `first` is the first of them.
+    Disk {
+        file: Arc<File>,
+        offset: u64,
+        first: u32,
+    },
+}
+
+impl RepeatedParagraph {
+    /// Its first document (input index).
+    pub fn first(&self) -> u32 {
+        match &self.list {
+            DocumentList::Memory(docs) => docs[0],
+            DocumentList::Disk { first, .. } => *first,
+        }
+    }
+
+    /// The documents that contain it (input indices, ascending), read from disk when its list
+    /// went there.
+    pub fn documents(&self) -> io::Result<Cow<'_, [u32]>> {
+        match &self.list {
+            DocumentList::Memory(docs) => Ok(Cow::Borrowed(docs)),
+            DocumentList::Disk { file, offset, .. } => {
+                let mut bytes = vec![0u8; 4 * self.count];
+                file.read_exact_at(&mut bytes, *offset)?;
+                Ok(Cow::Owned(
+                    bytes
+                        .chunks_exact(4)
+                        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                        .collect(),
+                ))
+            }
+        }
+    }
+
+    /// True when its documents were written to disk.
+    pub fn on_disk(&self) -> bool {
+        matches!(self.list, DocumentList::Disk { .. })
+    }
+}
+
+/// Equal text, count and documents, wherever the documents are (a list that cannot be read
+/// back equals no other).
+impl PartialEq for RepeatedParagraph {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+            && self.count == other.count
+            && matches!((self.documents(), other.documents()), (Ok(a), Ok(b)) if a == b)
+    }
 }
 
 /// A paragraph's first document, and where its later ones are (`NO_REPEAT` until it repeats).
@@ -629,7 +690,10 @@ impl ParagraphCounter {
             distinct: 0,
             runs: self.runs.written(),
         };
-        let mut out: Vec<RepeatedParagraph> = Vec::new();
+        // The reported paragraphs, their lists written to `lists` at `offset`.
+        let mut out: Vec<(String, usize, u32, u64)> = Vec::new();
+        let mut lists = BufWriter::with_capacity(1 << 20, crate::spill::temp_file()?);
+        let mut offset = 0u64;
         // The paragraph being merged: its key, documents and the text at the second.
         let mut key = None;
         let mut docs: Vec<u32> = Vec::new();
@@ -641,11 +705,12 @@ impl ParagraphCounter {
             }
             sealed.repeats.push((key, docs[0], docs.len() as u32));
             if docs.len() >= min_count.max(2) {
-                out.push(RepeatedParagraph {
-                    text: text.take().ok_or_else(missing)?,
-                    count: docs.len(),
-                    documents: std::mem::take(docs),
-                });
+                let text = text.take().ok_or_else(missing)?;
+                out.push((text, docs.len(), docs[0], offset));
+                for d in docs.iter() {
+                    lists.write_all(&d.to_le_bytes())?;
+                }
+                offset += 4 * docs.len() as u64;
             }
             Ok(())
         };
@@ -681,6 +746,19 @@ impl ParagraphCounter {
             done(k, &mut docs, &mut text)?;
         }
         self.sealed = Some(sealed);
+        let file = Arc::new(lists.into_inner().map_err(|e| e.into_error())?);
+        let mut out: Vec<RepeatedParagraph> = out
+            .into_iter()
+            .map(|(text, count, first, offset)| RepeatedParagraph {
+                text,
+                count,
+                list: DocumentList::Disk {
+                    file: file.clone(),
+                    offset,
+                    first,
+                },
+            })
+            .collect();
         out.par_sort_unstable_by(order);
         Ok(out)
     }
@@ -742,7 +820,7 @@ impl ParagraphCounter {
                 RepeatedParagraph {
                     text: r.text.clone(),
                     count: documents.len(),
-                    documents,
+                    list: DocumentList::Memory(documents),
                 }
             })
             .collect();
@@ -755,7 +833,7 @@ impl ParagraphCounter {
 fn order(a: &RepeatedParagraph, b: &RepeatedParagraph) -> std::cmp::Ordering {
     b.count
         .cmp(&a.count)
-        .then(a.documents[0].cmp(&b.documents[0]))
+        .then(a.first().cmp(&b.first()))
         .then_with(|| a.text.cmp(&b.text))
 }
 
@@ -886,7 +964,7 @@ mod tests {
         let r = c.repeated(2);
         assert_eq!(r.len(), 1);
         assert_eq!(r[0].count, 3);
-        assert_eq!(r[0].documents, vec![0, 2, 5]);
+        assert_eq!(*r[0].documents().unwrap(), [0, 2, 5]);
         assert!(c.repeated(4).is_empty());
         assert_eq!(c.count(99), 1);
         // A batch counts as the same adds one by one.
@@ -951,7 +1029,9 @@ mod tests {
         for spilled in [&mut batched, &mut single] {
             assert!(spilled.runs() > 20, "{}", spilled.runs());
             let runs = spilled.runs();
-            assert_eq!(spilled.finish(3).unwrap(), want);
+            let got = spilled.finish(3).unwrap();
+            assert!(got.iter().all(RepeatedParagraph::on_disk));
+            assert_eq!(got, want);
             assert_eq!(spilled.runs(), runs + 1);
             assert_eq!(spilled.distinct(), mem.distinct());
             for &(k, _, _) in &borrowed {

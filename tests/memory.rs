@@ -108,7 +108,12 @@ fn a_tiny_budget_spills_everything_with_the_same_output() {
         for threads in ["1", "2"] {
             let (code, tiny, err) = run(&args(&["--memory", "6k", "--threads", threads]), None);
             assert_eq!(code, 0, "{err}");
-            for what in ["band keys", "paragraph counts", "candidate pairs"] {
+            for what in [
+                "band keys",
+                "paragraph counts",
+                "candidate pairs",
+                "document lists",
+            ] {
                 assert!(err.contains(what), "{what} not spilled: {err}");
             }
             if !extra.contains(&"estimate") {

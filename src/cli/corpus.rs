@@ -377,6 +377,9 @@ pub fn note_spills(report: &deja::corpus::CorpusReport, quiet: bool) {
     if s.sets_spilled {
         what.push("shingle sets".into());
     }
+    if report.repeated_paragraphs.iter().any(|p| p.on_disk()) {
+        what.push("the repeated paragraphs' document lists".into());
+    }
     if !quiet && !what.is_empty() {
         eprintln!(
             "deja: over --memory: spilled {} to temporary files",

@@ -102,7 +102,7 @@ fn write_paragraph(out: &mut Vec<u8>, r: &CorpusReport, i: usize, typed: bool) -
     }
     serde_json::to_writer(&mut *out, &p.text)?;
     write!(out, ", \"count\": {}, \"documents\": ", p.count)?;
-    write_ids(out, r, &p.documents);
+    write_ids(out, r, &p.documents()?);
     out.push(b'}');
     Ok(())
 }
